@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything runs from .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format browser bench check-deploy
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt -c requirements.lock
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runall
+
+test: install browser
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Debian's Chromium for the Playwright tests; never fails: the browser tests skip with a reason without it.
+browser:
+	@sh scripts/install-browser.sh
+
+bench: install
+	$(BIN)/python -m bench.import_images ../shared/datasets/clothing-small/train
+	$(BIN)/python -m bench.train ../shared/datasets/clothing-small/train --holdout ../shared/datasets/clothing-small/validation
+	$(BIN)/python -m bench.serve

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AimakerConfig(AppConfig):
+    name = "aimaker"
+    verbose_name = "AI Maker"

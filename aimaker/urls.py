@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from aimaker import views
+from projects import views as project_views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("explore/", project_views.explore, name="explore"),
+    path("projects/", include("projects.urls")),
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]

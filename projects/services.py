@@ -1,0 +1,295 @@
+"""Business logic for projects, labels and background jobs. Views, jobs and commands call these."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from projects.models import Job, Label, Project
+from projects.notify import notify_project
+
+log = logging.getLogger(__name__)
+
+
+# --- Projects -----------------------------------------------------------------------------
+
+
+def project_create(
+    *, owner: User, name: str, description: str = "", visibility: str = Project.Visibility.PRIVATE
+) -> Project:
+    return Project.objects.create(
+        owner=owner, name=name.strip(), description=description.strip(), visibility=visibility
+    )
+
+
+def project_set_hidden(*, project: Project, hidden: bool, note: str = "") -> Project:
+    project.hidden = hidden
+    project.moderation_note = note if hidden else ""
+    project.save(update_fields=["hidden", "moderation_note", "updated_at"])
+    return project
+
+
+# --- Labels -------------------------------------------------------------------------------
+
+
+def label_parse_names(text: str) -> list[str]:
+    """One label per line or comma separated; surrounding blanks trimmed, empty pieces dropped."""
+    return [piece.strip() for piece in re.split(r"[,\n\r]+", text) if piece.strip()]
+
+
+def _check_label_name(name: str) -> str | None:
+    limit = settings.AIMAKER_LABEL_MAX_LENGTH
+    if len(name) > limit:
+        return f"“{name[:20]}…” is too long ({len(name)} characters, at most {limit})."
+    return None
+
+
+def label_create_many(*, project: Project, text: str) -> list[Label]:
+    """Create every label named in `text`, or none of them: any problem raises ValidationError
+    listing all problems, and nothing already saved changes."""
+    names = label_parse_names(text)
+    if not names:
+        raise ValidationError("Type at least one label name.")
+    errors: list[str] = []
+    existing = {n.lower(): n for n in project.labels.values_list("name", flat=True)}
+    seen: dict[str, str] = {}
+    for name in names:
+        problem = _check_label_name(name)
+        if problem:
+            errors.append(problem)
+        elif name.lower() in existing:
+            errors.append(f"“{name}” already exists in this project.")
+        elif name.lower() in seen:
+            errors.append(f"“{name}” is listed more than once.")
+        seen[name.lower()] = name
+    limit = settings.AIMAKER_PROJECT_MAX_LABELS
+    if len(existing) + len(seen) > limit:
+        errors.append(
+            f"A project has at most {limit} labels: it has {len(existing)}, "
+            f"and you added {len(seen)}."
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        return [Label.objects.create(project=project, name=name) for name in seen.values()]
+
+
+def label_rename(*, label: Label, name: str) -> Label:
+    name = name.strip()
+    if not name:
+        raise ValidationError("A label needs a name.")
+    problem = _check_label_name(name)
+    if problem:
+        raise ValidationError(problem)
+    clash = (
+        Label.objects.filter(project_id=label.project_id)
+        .annotate(lname=Lower("name"))
+        .filter(lname=name.lower())
+        .exclude(pk=label.pk)
+    )
+    if clash.exists():
+        raise ValidationError(f"“{name}” already exists in this project.")
+    label.name = name
+    label.save(update_fields=["name"])
+    return label
+
+
+def label_delete(*, label: Label) -> None:
+    label.delete()
+
+
+# --- Jobs ---------------------------------------------------------------------------------
+
+STALE_AFTER = timedelta(seconds=60)
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def job_event(job: Job) -> dict[str, Any]:
+    percent = round(100 * job.done / job.total) if job.total else None
+    return {
+        "type": "job",
+        "job": {
+            "id": job.pk,
+            "kind": job.kind,
+            "title": job.title,
+            "status": job.status,
+            "done": job.done,
+            "total": job.total,
+            "percent": percent,
+            "message": job.message,
+            "error": job.error,
+            "result": job.result,
+            "started_at": job.started_at.isoformat() if job.started_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        },
+    }
+
+
+def job_notify(job: Job) -> None:
+    notify_project(job.project_id, job_event(job))
+
+
+def job_create(
+    *,
+    project: Project,
+    user: User | None,
+    kind: str,
+    title: str,
+    func: str,
+    queue: str = "default",
+    params: dict[str, Any] | None = None,
+    total: int = 0,
+    timeout: int | None = None,
+) -> Job:
+    """Create the job row and enqueue `func(job_id)` once the transaction commits."""
+    job = Job.objects.create(
+        project=project,
+        created_by=user,
+        kind=kind,
+        title=title,
+        params=params or {},
+        total=total,
+    )
+
+    def enqueue() -> None:
+        rq_job = django_rq.get_queue(queue).enqueue(
+            func, job.pk, job_id=f"aimaker-job-{job.pk}", job_timeout=timeout
+        )
+        Job.objects.filter(pk=job.pk).update(rq_job_id=rq_job.id)
+        job_notify(job)
+
+    transaction.on_commit(enqueue)
+    return job
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Ask a job to stop. A queued job is cancelled at once; a running one stops at its next
+    progress check."""
+    if job.status == Job.Status.QUEUED:
+        updated = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.CANCELLED,
+            cancel_requested=True,
+            finished_at=timezone.now(),
+            message="Cancelled before it started.",
+        )
+        if updated:
+            job.refresh_from_db()
+            job_notify(job)
+            return job
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def jobs_fail_stale(*, project: Project | None = None) -> int:
+    """Mark jobs whose worker stopped sending heartbeats as failed (a killed worker)."""
+    qs = Job.objects.filter(status=Job.Status.RUNNING, updated_at__lt=timezone.now() - STALE_AFTER)
+    if project is not None:
+        qs = qs.filter(project=project)
+    count = 0
+    for job in qs:
+        count += Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.FAILED,
+            error="The worker running this job stopped responding. Start it again.",
+            finished_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        job_notify(job)
+    return count
+
+
+class JobReporter:
+    """Handed to the work function of a job: reports progress and checks for cancellation.
+
+    Database writes and websocket events are throttled, so calling it per item is fine."""
+
+    NOTIFY_EVERY = 0.25  # seconds: a few events a second at most
+    CHECK_EVERY = 0.5
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self._last_notify = 0.0
+        self._last_check = 0.0
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        self.job.done = done
+        if total is not None:
+            self.job.total = total
+        if message is not None:
+            self.job.message = message[:500]
+        now = time.monotonic()
+        finished = self.job.total and done >= self.job.total
+        if now - self._last_notify >= self.NOTIFY_EVERY or finished:
+            self._last_notify = now
+            self.job.updated_at = timezone.now()
+            Job.objects.filter(pk=self.job.pk).update(
+                done=self.job.done,
+                total=self.job.total,
+                message=self.job.message,
+                updated_at=self.job.updated_at,
+            )
+            job_notify(self.job)
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        now = time.monotonic()
+        if now - self._last_check < self.CHECK_EVERY:
+            return
+        self._last_check = now
+        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise JobCancelled()
+
+
+def _heartbeat(job_id: int, stop: threading.Event) -> None:
+    # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker.
+    while not stop.wait(15):
+        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(updated_at=timezone.now())
+
+
+def job_run(*, job_id: int, work: Callable[[Job, JobReporter], dict[str, Any] | None]) -> Job:
+    """Run `work` as the body of job `job_id`: marks it running, then succeeded, failed or
+    cancelled. Errors end the job with a message; they never leave it running."""
+    started = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    job = Job.objects.get(pk=job_id)
+    if not started:
+        return job  # cancelled before it started, or already run
+    job_notify(job)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(job_id, stop), daemon=True)
+    beat.start()
+    reporter = JobReporter(job)
+    try:
+        result = work(job, reporter)
+        job.status = Job.Status.SUCCEEDED
+        job.result = result or {}
+    except JobCancelled:
+        job.status = Job.Status.CANCELLED
+        job.message = "Cancelled."
+    except Exception as exc:  # noqa: BLE001 - the row records every failure
+        log.exception("job %s failed", job_id)
+        job.status = Job.Status.FAILED
+        job.error = str(exc) or exc.__class__.__name__
+    finally:
+        stop.set()
+    job.finished_at = timezone.now()
+    job.save()
+    job_notify(job)
+    return job

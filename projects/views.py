@@ -1,0 +1,167 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from projects import services
+from projects.access import get_project_for_owner, get_project_for_viewer
+from projects.forms import LabelRenameForm, LabelsAddForm, ProjectForm
+from projects.models import Job, Label, Project
+from projects.panels import panels_context
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = request.user.projects.all()
+    return render(request, "projects/project_list.html", {"projects": projects})
+
+
+@login_required
+def project_create(request: HttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = services.project_create(owner=request.user, **form.cleaned_data)
+        messages.success(request, f"“{project.name}” is ready. Step 1: add its labels.")
+        return redirect(project)
+    return render(request, "projects/project_form.html", {"form": form})
+
+
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_viewer(request, pk)
+    is_owner = request.user == project.owner
+    services.jobs_fail_stale(project=project)
+    context = {
+        "project": project,
+        "is_owner": is_owner,
+        "labels": project.labels.all(),
+        "add_form": LabelsAddForm(),
+        "jobs": project.jobs.all()[:5],
+        **panels_context(request, project),
+    }
+    return render(request, "projects/project_detail.html", context)
+
+
+def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    form = ProjectForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+        return redirect(project)
+    return render(request, "projects/project_form.html", {"form": form, "project": project})
+
+
+def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    if request.method == "POST":
+        name = project.name
+        project.delete()
+        messages.success(request, f"“{name}” was deleted.")
+        return redirect("projects:list")
+    return render(request, "projects/project_confirm_delete.html", {"project": project})
+
+
+@require_POST
+def labels_add(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    form = LabelsAddForm(request.POST)
+    if form.is_valid():
+        try:
+            created = services.label_create_many(project=project, text=form.cleaned_data["names"])
+        except ValidationError as exc:
+            for error in exc.messages:
+                form.add_error("names", error)
+        else:
+            names = ", ".join(label.name for label in created)
+            messages.success(request, f"Added {len(created)} label(s): {names}.")
+            return redirect(project)
+    # Re-show the page with the typed text kept and every problem listed.
+    context = {
+        "project": project,
+        "is_owner": True,
+        "labels": project.labels.all(),
+        "add_form": form,
+        "jobs": project.jobs.all()[:5],
+        **panels_context(request, project),
+    }
+    return render(request, "projects/project_detail.html", context, status=400)
+
+
+def _get_label_for_owner(request: HttpRequest, pk: int, label_pk: int) -> Label:
+    project = get_project_for_owner(request, pk)
+    return get_object_or_404(Label, pk=label_pk, project=project)
+
+
+def label_rename(request: HttpRequest, pk: int, label_pk: int) -> HttpResponse:
+    label = _get_label_for_owner(request, pk, label_pk)
+    old_name = label.name
+    form = LabelRenameForm(request.POST or None, instance=Label(pk=label.pk, name=label.name))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.label_rename(label=label, name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            form.add_error("name", exc.messages[0])
+            status = 400
+        else:
+            messages.success(request, f"Renamed “{old_name}” to “{label.name}”.")
+            return redirect(label.project)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "projects/label_rename.html",
+        {"form": form, "label": label, "old_name": old_name, "project": label.project},
+        status=status,
+    )
+
+
+def label_delete(request: HttpRequest, pk: int, label_pk: int) -> HttpResponse:
+    label = _get_label_for_owner(request, pk, label_pk)
+    image_count = label.images.count() if hasattr(label, "images") else 0
+    if request.method == "POST":
+        services.label_delete(label=label)
+        messages.success(request, f"Deleted label “{label.name}” and its {image_count} image(s).")
+        return redirect(label.project)
+    return render(
+        request,
+        "projects/label_confirm_delete.html",
+        {"label": label, "project": label.project, "image_count": image_count},
+    )
+
+
+def explore(request: HttpRequest) -> HttpResponse:
+    public = Project.objects.filter(
+        visibility=Project.Visibility.PUBLIC, hidden=False
+    ).select_related("owner")
+    page = Paginator(public, 24).get_page(request.GET.get("page"))
+    return render(request, "projects/explore.html", {"page": page})
+
+
+@require_POST
+def demo_job_start(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    services.job_create(
+        project=project,
+        user=request.user,
+        kind=Job.Kind.DEMO,
+        title="Live progress demo",
+        func="projects.jobs.demo_progress",
+        params={"steps": 20, "delay": 0.2},
+        total=20,
+    )
+    messages.info(request, "Demo job queued: watch its progress bar below.")
+    return redirect(project)
+
+
+@require_POST
+def job_cancel(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    job = get_object_or_404(Job, pk=job_pk, project=project)
+    if job.is_active:
+        services.job_cancel(job=job)
+        messages.info(request, f"Cancelling “{job.title}”.")
+    return redirect(request.POST.get("next") or project.get_absolute_url())

@@ -1,0 +1,252 @@
+"""Shared fixtures: a user who owns things and one who must get 404, their projects, and real
+processes (an RQ worker, a daphne server, Chromium) for the integration and browser tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from projects.models import Label, Project
+
+BASE_DIR = Path(settings.BASE_DIR)
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis() -> None:
+    """Tests get an empty Redis database (queues, channel layer, cache)."""
+    import django_rq
+
+    django_rq.get_connection("default").flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings) -> None:
+    storages = dict(settings.STORAGES)
+    storages["default"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media")},
+    }
+    settings.STORAGES = storages
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct-horse-battery-9"
+
+
+@pytest.fixture
+def owner(django_user_model, password):
+    return django_user_model.objects.create_user("alice", "alice@example.com", password)
+
+
+@pytest.fixture
+def other(django_user_model, password):
+    return django_user_model.objects.create_user("bob", "bob@example.com", password)
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def other_client(owner, other):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(other)
+    return c
+
+
+@pytest.fixture
+def project(owner) -> Project:
+    project = Project.objects.create(owner=owner, name="Cats or dogs", description="pets")
+    Label.objects.create(project=project, name="cat")
+    Label.objects.create(project=project, name="dog")
+    return project
+
+
+@pytest.fixture
+def public_project(owner) -> Project:
+    return Project.objects.create(owner=owner, name="Birds", visibility=Project.Visibility.PUBLIC)
+
+
+# --- Real processes -----------------------------------------------------------------------
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process that must see this test's database and Redis."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        user = db.get("USER") or ""
+        auth = f"{user}:{db.get('PASSWORD')}@" if db.get("PASSWORD") else f"{user}@"
+        host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+        url = f"postgres://{auth}{host}/{db['NAME']}"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        REDIS_URL=settings.REDIS_URL,
+        AIMAKER_DATA_DIR=str(settings.DATA_DIR),
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    media = settings.STORAGES["default"].get("OPTIONS", {}).get("location")
+    if media:
+        env["AIMAKER_MEDIA_ROOT"] = str(media)
+    return env
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class WorkerProcess:
+    def __init__(self, queues: tuple[str, ...], log_path: Path) -> None:
+        self.queues = queues
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", *self.queues],
+            env=subprocess_env(),
+            cwd=BASE_DIR,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            _stop(self.proc)
+            self.log.close()
+
+    def kill(self) -> None:
+        assert self.proc
+        self.proc.send_signal(signal.SIGKILL)
+        for child in _children(self.proc.pid):
+            os.kill(child, signal.SIGKILL)
+        self.proc.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _children(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.fixture
+def rq_worker(transactional_db, tmp_path) -> Iterator[WorkerProcess]:
+    """A real `manage.py rqworker` process on every queue, sharing the test database."""
+    worker = WorkerProcess(("default", "collect", "training"), tmp_path / "worker.log").start()
+    yield worker
+    worker.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server process exited early")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the server did not start in time")
+
+
+@pytest.fixture
+def live_asgi(transactional_db, tmp_path) -> Iterator[str]:
+    """The real ASGI app under daphne (HTTP + WebSocket), on the test database."""
+    port = _free_port()
+    log = open(tmp_path / "daphne.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "aimaker.asgi:application"],
+        env=subprocess_env(), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def _browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-quic", "--no-first-run", "--disable-component-update",
+                  "--disable-sync"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(_browser, tmp_path):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
+    # between browser steps are ordinary blocking calls, so Django's guard may stand down.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    context = _browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        try:
+            page.screenshot(path=str(tmp_path / "last-page.png"))
+        except Exception:  # noqa: BLE001 - the screenshot is only a debugging aid
+            pass
+        context.close()
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def pytest_report_header(config) -> list[str]:
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    redis = "embedded" if settings.REDIS_URL.startswith("unix://") else settings.REDIS_URL
+    browser = CHROMIUM if shutil.which(CHROMIUM) else "missing (browser tests skip)"
+    return [f"aimaker: database={db} redis={redis} chromium={browser}"]

@@ -1,0 +1,86 @@
+import pytest
+from asgiref.sync import sync_to_async
+
+from projects.models import Job
+from projects.notify import notify_project
+from tests.projects.wsutil import communicator, session_cookie
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def test_it_sends_a_snapshot_then_relays_events(owner_client, project, owner):
+    await sync_to_async(Job.objects.create)(
+        project=project, created_by=owner, kind="demo", title="Demo", total=10, done=3
+    )
+    comm = communicator(project.pk, session=session_cookie(owner_client))
+    connected, _ = await comm.connect()
+    try:
+        assert connected
+        snapshot = await comm.receive_json_from(timeout=5)
+        assert snapshot["type"] == "snapshot"
+        assert [(j["title"], j["done"], j["total"]) for j in snapshot["jobs"]] == [("Demo", 3, 10)]
+        await sync_to_async(notify_project)(project.pk, {"type": "hello", "n": 1})
+        assert await comm.receive_json_from(timeout=5) == {"type": "hello", "n": 1}
+    finally:
+        await comm.disconnect()
+
+
+async def test_it_refuses_anonymous_users(project):
+    comm = communicator(project.pk)
+    connected, _ = await comm.connect()
+    assert not connected
+    await comm.disconnect()
+
+
+async def test_it_refuses_another_user_on_a_private_project(other_client, project):
+    comm = communicator(project.pk, session=session_cookie(other_client))
+    connected, _ = await comm.connect()
+    assert not connected
+    await comm.disconnect()
+
+
+async def test_it_admits_another_signed_in_user_on_a_public_project(other_client, public_project):
+    comm = communicator(public_project.pk, session=session_cookie(other_client))
+    connected, _ = await comm.connect()
+    try:
+        assert connected
+        assert (await comm.receive_json_from(timeout=5))["type"] == "snapshot"
+    finally:
+        await comm.disconnect()
+
+
+async def test_it_refuses_a_cross_origin_handshake(owner_client, project):
+    comm = communicator(
+        project.pk, session=session_cookie(owner_client), origin="http://evil.example"
+    )
+    connected, _ = await comm.connect()
+    assert not connected
+    await comm.disconnect()
+
+
+async def test_it_closes_on_an_oversized_message(owner_client, project):
+    comm = communicator(project.pk, session=session_cookie(owner_client))
+    connected, _ = await comm.connect()
+    try:
+        assert connected
+        await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "ping"})
+        assert await comm.receive_json_from(timeout=5) == {"type": "pong"}
+        await comm.send_to(text_data="x" * 5000)
+        closed = await comm.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 1009}
+    finally:
+        await comm.disconnect()
+
+
+async def test_it_does_not_leak_events_between_projects(owner_client, project, owner):
+    other_project = await sync_to_async(type(project).objects.create)(owner=owner, name="Other")
+    comm = communicator(project.pk, session=session_cookie(owner_client))
+    await comm.connect()
+    try:
+        await comm.receive_json_from(timeout=5)
+        await sync_to_async(notify_project)(other_project.pk, {"type": "secret"})
+        await sync_to_async(notify_project)(project.pk, {"type": "mine"})
+        assert (await comm.receive_json_from(timeout=5))["type"] == "mine"
+    finally:
+        await comm.disconnect()

@@ -1,0 +1,33 @@
+"""Helpers to open the project websocket through the full ASGI stack (origin + auth)."""
+
+from channels.testing import WebsocketCommunicator
+
+from aimaker.asgi import application
+
+
+def session_cookie(client) -> str:
+    return client.cookies["sessionid"].value if "sessionid" in client.cookies else ""
+
+
+def communicator(project_id: int, *, session: str = "", origin: str = "http://testserver"):
+    headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
+    if session:
+        headers.append((b"cookie", f"sessionid={session}".encode()))
+    return WebsocketCommunicator(application, f"/ws/projects/{project_id}/", headers=headers)
+
+
+async def receive_until(comm, predicate, timeout: float = 10.0) -> list[dict]:
+    """Collect events until one satisfies `predicate`; returns all collected."""
+    import asyncio
+
+    events = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(f"no matching event within {timeout}s; got {events[-5:]}")
+        event = await comm.receive_json_from(timeout=remaining)
+        events.append(event)
+        if predicate(event):
+            return events
