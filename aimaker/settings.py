@@ -256,3 +256,41 @@ AIMAKER_BACKBONE_WEIGHTS = os.environ.get("AIMAKER_BACKBONE_WEIGHTS") or (
     str(_shared_weights) if _shared_weights.exists() else ""
 )
 AIMAKER_SHARED_DATASETS = BASE_DIR.parent / "shared" / "datasets"
+
+# Data: limits for uploads, archives and downloads (see datasets/imaging.py, archive.py, fetch.py).
+AIMAKER_IMAGE_MAX_BYTES = env_int("AIMAKER_IMAGE_MAX_BYTES", 20 * 1024 * 1024)
+AIMAKER_IMAGE_MAX_PIXELS = env_int("AIMAKER_IMAGE_MAX_PIXELS", 40_000_000)
+AIMAKER_ZIP_MAX_BYTES = env_int("AIMAKER_ZIP_MAX_BYTES", 2 * 1024**3)  # the upload itself
+AIMAKER_ZIP_MAX_ENTRIES = env_int("AIMAKER_ZIP_MAX_ENTRIES", 20_000)
+AIMAKER_ZIP_MAX_UNCOMPRESSED = env_int("AIMAKER_ZIP_MAX_UNCOMPRESSED", 4 * 1024**3)
+AIMAKER_ZIP_MAX_RATIO = float(os.environ.get("AIMAKER_ZIP_MAX_RATIO", "200"))
+AIMAKER_INLINE_IMPORT_MAX = env_int("AIMAKER_INLINE_IMPORT_MAX", 20)  # more files: a job
+AIMAKER_MIN_IMAGES_PER_LABEL = env_int("AIMAKER_MIN_IMAGES_PER_LABEL", 10)
+AIMAKER_GALLERY_PAGE_SIZE = 60
+
+# Web collection: providers and what their licenses must be.
+AIMAKER_COLLECT_DEFAULT_PROVIDER = os.environ.get("AIMAKER_COLLECT_PROVIDER", "openverse")
+AIMAKER_COLLECT_PER_LABEL_DEFAULT = 50
+AIMAKER_COLLECT_PER_LABEL_MAX = 200
+AIMAKER_COLLECT_CONCURRENCY = env_int("AIMAKER_COLLECT_CONCURRENCY", 8)
+AIMAKER_ALLOWED_LICENSES = env_list(
+    "AIMAKER_ALLOWED_LICENSES",
+    ["cc0", "pdm", "by", "by-sa", "by-nc", "by-nd", "by-nc-sa", "by-nc-nd", "pexels", "pixabay"],
+)
+AIMAKER_PROVIDERS = {
+    "openverse": {"api_key": os.environ.get("OPENVERSE_TOKEN", "")},
+    "wikimedia": {},
+    "flickr": {"api_key": os.environ.get("FLICKR_API_KEY", "")},
+    "pexels": {"api_key": os.environ.get("PEXELS_API_KEY", "")},
+    "pixabay": {"api_key": os.environ.get("PIXABAY_API_KEY", "")},
+    "brave": {"api_key": os.environ.get("BRAVE_SEARCH_API_KEY", "")},
+}
+# TEST ONLY: lets downloads reach a local test server on 127.0.0.1. Never set in production.
+AIMAKER_FETCH_ALLOW_LOOPBACK = TESTING and env_bool("AIMAKER_FETCH_ALLOW_LOOPBACK", False)
+
+# Training.
+AIMAKER_FEATURE_CACHE_DIR = Path(
+    os.environ.get("AIMAKER_FEATURE_CACHE_DIR") or DATA_DIR / "feature-cache"
+)
+AIMAKER_TRAINING_HEARTBEAT_SECONDS = 5
+AIMAKER_TRAINING_STALE_SECONDS = 30  # no heartbeat for this long: the worker is gone
