@@ -2,9 +2,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from projects import services
 from projects.access import get_project_for_owner, get_project_for_viewer
@@ -64,9 +64,10 @@ def project_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "projects/project_confirm_delete.html", {"project": project})
 
 
-@require_POST
 def labels_add(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     form = LabelsAddForm(request.POST)
     if form.is_valid():
         try:
@@ -141,9 +142,10 @@ def explore(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/explore.html", {"page": page})
 
 
-@require_POST
 def demo_job_start(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     services.job_create(
         project=project,
         user=request.user,
@@ -157,11 +159,15 @@ def demo_job_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(project)
 
 
-@require_POST
 def job_cancel(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
     job = get_object_or_404(Job, pk=job_pk, project=project)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     if job.is_active:
         services.job_cancel(job=job)
         messages.info(request, f"Cancelling “{job.title}”.")
-    return redirect(request.POST.get("next") or project.get_absolute_url())
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = project.get_absolute_url()
+    return redirect(next_url)

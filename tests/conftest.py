@@ -208,40 +208,37 @@ def live_asgi(transactional_db, tmp_path) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
-def _browser():
+@pytest.fixture
+def page(tmp_path):
+    """A Chromium page (Playwright). Per test: Playwright's sync API runs an event loop in
+    this thread while it is open, which must be gone before the database is flushed."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-quic", "--no-first-run", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(_browser, tmp_path):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
-    # between browser steps are ordinary blocking calls, so Django's guard may stand down.
+    # The ORM calls a test makes between browser steps are ordinary blocking calls.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    context = _browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
     try:
-        yield page
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-quic", "--no-first-run", "--disable-component-update",
+                      "--disable-sync"],
+            )  # fmt: skip
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            try:
+                yield page
+            finally:
+                try:
+                    page.screenshot(path=str(tmp_path / "last-page.png"))
+                except Exception:  # noqa: BLE001 - the screenshot is only a debugging aid
+                    pass
+                browser.close()
     finally:
-        try:
-            page.screenshot(path=str(tmp_path / "last-page.png"))
-        except Exception:  # noqa: BLE001 - the screenshot is only a debugging aid
-            pass
-        context.close()
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 

@@ -1,0 +1,57 @@
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    staff = django_user_model.objects.create_superuser("mod", "mod@example.com", "pw-12345-x")
+    client.force_login(staff)
+    return client
+
+
+def test_it_hides_a_project_and_the_owner_sees_the_notice(staff_client, public_project, other):
+    response = staff_client.post(
+        reverse("admin:projects_project_changelist"),
+        {"action": "hide_from_public", "_selected_action": [public_project.pk]},
+    )
+    assert response.status_code == 302
+    public_project.refresh_from_db()
+    assert public_project.hidden
+    from django.test import Client
+
+    visitor = Client()
+    assert visitor.get(reverse("projects:detail", args=[public_project.pk])).status_code == 404
+    assert "Birds" not in visitor.get(reverse("explore")).content.decode()
+    owner = Client()
+    owner.force_login(public_project.owner)
+    body = owner.get(reverse("projects:detail", args=[public_project.pk])).content.decode()
+    assert "A moderator hid this project from the public." in body
+
+
+def test_it_deactivates_a_user(staff_client, other):
+    staff_client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "deactivate", "_selected_action": [other.pk]},
+    )
+    assert not User.objects.get(pk=other.pk).is_active
+
+
+def test_it_searches_and_filters_projects(staff_client, project, public_project):
+    url = reverse("admin:projects_project_changelist")
+    body = staff_client.get(url, {"q": "Birds"}).content.decode()
+    assert "Birds" in body and "Cats or dogs" not in body
+    body = staff_client.get(url, {"visibility__exact": "private"}).content.decode()
+    assert "Cats or dogs" in body and ">Birds<" not in body
+
+
+def test_staff_see_the_queue_dashboard_and_others_do_not(staff_client, owner):
+    from django.test import Client
+
+    assert "training" in staff_client.get(reverse("django_rq:home")).content.decode()
+    user = Client()
+    user.force_login(owner)
+    response = user.get(reverse("django_rq:home"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
