@@ -49,8 +49,12 @@ def test_it_shows_an_error_for_a_wrong_password(client, owner):
 def test_it_changes_the_password(owner_client, owner, password):
     response = owner_client.post(
         reverse("password_change"),
-        {"old_password": password, "new_password1": "new-secret-8899", "new_password2": "new-secret-8899"},
-    )  # fmt: skip
+        {
+            "old_password": password,
+            "new_password1": "new-secret-8899",
+            "new_password2": "new-secret-8899",
+        },
+    )
     assert response.status_code == 302
     owner.refresh_from_db()
     assert owner.check_password("new-secret-8899")

@@ -46,17 +46,20 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
 
 def test_it_generates_and_keeps_a_development_secret_key(tmp_path):
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
-    run = lambda: (
-        subprocess.run(  # noqa: E731
-            [*MANAGE, "shell", "-c", code],
-            env=_env(AIMAKER_DATA_DIR=str(tmp_path)),
-            capture_output=True,
-            text=True,
-            cwd=settings.BASE_DIR,
+
+    def run():
+        return (
+            subprocess.run(
+                [*MANAGE, "shell", "-c", code],
+                env=_env(AIMAKER_DATA_DIR=str(tmp_path)),
+                capture_output=True,
+                text=True,
+                cwd=settings.BASE_DIR,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
         )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+
     first = run()
     assert len(first) > 40 and first == run()
     assert (tmp_path / "secret_key").read_text().strip() == first
