@@ -37,9 +37,19 @@ def env_int(name: str, default: int) -> int:
 # pytest sets PYTEST_VERSION; its subprocesses (workers, servers) inherit it.
 TESTING = bool(os.environ.get("PYTEST_VERSION")) or "pytest" in Path(sys.argv[0]).name
 
-DATA_DIR = Path(
-    os.environ.get("AIMAKER_DATA_DIR") or BASE_DIR / ".data" / ("test" if TESTING else "dev")
-).resolve()
+if os.environ.get("AIMAKER_DATA_DIR"):
+    DATA_DIR = Path(os.environ["AIMAKER_DATA_DIR"]).resolve()
+elif TESTING:
+    # Each test session gets its own directory (database, embedded Redis, media), so two
+    # sessions on one machine never share state; its subprocesses inherit it.
+    DATA_DIR = BASE_DIR / ".data" / "test" / f"session-{os.getpid()}"
+    os.environ["AIMAKER_DATA_DIR"] = str(DATA_DIR)
+    import atexit
+    import shutil
+
+    atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
+else:
+    DATA_DIR = BASE_DIR / ".data" / "dev"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", True)
