@@ -295,6 +295,9 @@ AIMAKER_PROVIDERS = {
     "pixabay": {"api_key": os.environ.get("PIXABAY_API_KEY", "")},
     "brave": {"api_key": os.environ.get("BRAVE_SEARCH_API_KEY", "")},
 }
+for _name, _config in AIMAKER_PROVIDERS.items():
+    # An operator's mirror, or the tests' local server: AIMAKER_PROVIDER_BASE_URL_OPENVERSE=...
+    _config["base_url"] = os.environ.get(f"AIMAKER_PROVIDER_BASE_URL_{_name.upper()}", "")
 # TEST ONLY: lets downloads reach a local test server on 127.0.0.1. Never set in production.
 AIMAKER_FETCH_ALLOW_LOOPBACK = TESTING and env_bool("AIMAKER_FETCH_ALLOW_LOOPBACK", False)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("explore/", project_views.explore, name="explore"),
     path("projects/", include("projects.urls")),
+    path("projects/<int:pk>/data/", include("datasets.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

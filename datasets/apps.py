@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class DatasetsConfig(AppConfig):
     name = "datasets"
+
+    def ready(self) -> None:
+        # Imported for their side effects: signal receivers, the collection snapshot.
+        from datasets import collect, panels, signals  # noqa: F401
+        from projects import panels as project_panels
+        from projects import snapshot
+
+        project_panels.register(panels.data_panel)
+        snapshot.register(panels.data_snapshot)

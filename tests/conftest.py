@@ -123,16 +123,19 @@ def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
 
 
 class WorkerProcess:
-    def __init__(self, queues: tuple[str, ...], log_path: Path) -> None:
+    def __init__(
+        self, queues: tuple[str, ...], log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.queues = queues
         self.log_path = log_path
+        self.env = env or {}  # extra environment, e.g. a test provider's base URL
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", *self.queues],
-            env=subprocess_env(),
+            env=subprocess_env(**self.env),
             cwd=BASE_DIR,
             stdout=self.log,
             stderr=subprocess.STDOUT,

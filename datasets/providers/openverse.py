@@ -20,10 +20,16 @@ class OpenverseProvider(BaseProvider):
     # Anonymous clients are limited to 20 results per page; a registered client's bearer
     # token (config "api_key") lifts that.
     anonymous_max_page_size = 20
+    # ...and to the first 240 results: deeper pages are refused (HTTP 400), so there are none.
+    anonymous_max_results = 240
     max_page_size = 500
 
     def search(self, query: str, *, page: int, page_size: int) -> list[Candidate]:
         limit = self.max_page_size if self.api_key else self.anonymous_max_page_size
+        if not self.api_key and (max(1, page) - 1) * min(page_size, limit) >= (
+            self.anonymous_max_results
+        ):
+            return []
         params: dict[str, Any] = {
             "q": query,
             "page": max(1, page),

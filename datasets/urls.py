@@ -1,0 +1,22 @@
+from django.urls import path
+
+from datasets import views, views_collect
+
+app_name = "datasets"
+
+# Mounted at projects/<int:pk>/data/ (aimaker/urls.py): every view gets the project as `pk`.
+urlpatterns = [
+    # Gallery and images
+    path("", views.gallery, name="gallery"),
+    path("images/action/", views.images_action, name="images_action"),
+    path("images/<int:image_pk>/", views.image_detail, name="image_detail"),
+    path("images/<int:image_pk>/file/<str:kind>/", views.image_file, name="image_file"),
+    # Upload: images in batches, ZIP archives through a plan
+    path("upload/", views.upload, name="upload"),
+    path("upload/files/", views.upload_files, name="upload_files"),
+    path("upload/zip/", views.zip_upload, name="zip_upload"),
+    path("upload/zip/<str:token>/", views.zip_plan, name="zip_plan"),
+    path("imports/<int:job_pk>/", views.import_result, name="import_result"),
+    # Collection from the web
+    path("collect/", views_collect.collect_start, name="collect"),
+]

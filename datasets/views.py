@@ -1,0 +1,435 @@
+"""Training data pages: upload (images in batches, ZIP archives through a plan), gallery per
+label, image detail, and the access-checked image files. Thin: the work is in services."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from datasets import services
+from datasets.archive import ArchiveRejected
+from datasets.forms import ImagesActionForm, ZipPlanForm
+from datasets.models import Image
+from datasets.uploads import ArchiveUploadHandler, StoredArchive, archive_path, sweep_stale
+from projects.access import get_project_for_owner, get_project_for_viewer
+from projects.models import Job, Project
+from projects.notify import notify_project
+from projects.services import job_create
+
+FILE_KINDS = ("thumbnail", "normalized", "original")
+IDS_FILTER_MAX = 500
+
+
+# --- Gallery ------------------------------------------------------------------------------
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _parse_ids(raw: str) -> list[int]:
+    return [int(p) for p in raw.split(",") if p.strip().isdigit()][:IDS_FILTER_MAX]
+
+
+@require_GET
+def gallery(request: HttpRequest, pk: int) -> HttpResponse:
+    """Thumbnails per label, newest first, keyset-paginated on the (project, label, -id) index
+    (?before=<id> older, ?after=<id> newer): page 100 costs what page 1 costs."""
+    project = get_project_for_viewer(request, pk)
+    is_owner = request.user == project.owner
+    summary = services.dataset_summary(project)
+    labels = list(project.labels.all())
+    label = None
+    label_id = _int_or_none(request.GET.get("label"))
+    if label_id is not None:
+        label = next((lb for lb in labels if lb.pk == label_id), None)
+        if label is None:
+            raise Http404("No such label.")
+    ids = _parse_ids(request.GET.get("ids", ""))
+    near = request.GET.get("near") == "1"
+
+    qs = Image.objects.filter(project=project)
+    if label is not None:
+        qs = qs.filter(label=label)
+    if ids:
+        qs = qs.filter(pk__in=ids)
+    if near:
+        qs = qs.filter(near_duplicate_of__isnull=False)
+    size = settings.AIMAKER_GALLERY_PAGE_SIZE
+    before = _int_or_none(request.GET.get("before"))
+    after = _int_or_none(request.GET.get("after"))
+    if after is not None:
+        rows = list(qs.filter(pk__gt=after).order_by("id").select_related("label")[: size + 1])
+        has_newer = len(rows) > size
+        images = list(reversed(rows[:size]))
+        has_older = bool(images) and qs.filter(pk__lt=images[-1].pk).exists()
+    else:
+        if before is not None:
+            qs_page = qs.filter(pk__lt=before)
+        else:
+            qs_page = qs
+        rows = list(qs_page.order_by("-id").select_related("label")[: size + 1])
+        has_older = len(rows) > size
+        images = rows[:size]
+        has_newer = before is not None and bool(images) and qs.filter(pk__gt=images[0].pk).exists()
+
+    base = {k: v for k, v in (("label", label_id), ("ids", ",".join(map(str, ids)))) if v}
+    if near:
+        base["near"] = "1"
+    older_url = f"?{urlencode({**base, 'before': images[-1].pk})}" if has_older else ""
+    newer_url = f"?{urlencode({**base, 'after': images[0].pk})}" if has_newer else ""
+    if label is not None:
+        count = next(row["count"] for row in summary["labels"] if row["id"] == label.pk)
+    else:
+        count = summary["total"]
+    context = {
+        "project": project,
+        "is_owner": is_owner,
+        "summary": summary,
+        "labels": labels,
+        "label": label,
+        "images": images,
+        "count": count,
+        "ids_filter": ids,
+        "near_filter": near,
+        "older_url": older_url,
+        "newer_url": newer_url,
+        "here": request.get_full_path(),
+    }
+    return render(request, "datasets/gallery.html", context)
+
+
+@require_GET
+def image_detail(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
+    project = get_project_for_viewer(request, pk)
+    image = get_object_or_404(
+        Image.objects.select_related("label", "added_by", "near_duplicate_of"),
+        project=project,
+        pk=image_pk,
+    )
+    context = {
+        "project": project,
+        "is_owner": request.user == project.owner,
+        "image": image,
+        "labels": project.labels.all(),
+    }
+    return render(request, "datasets/image_detail.html", context)
+
+
+@require_GET
+def image_file(request: HttpRequest, pk: int, image_pk: int, kind: str) -> HttpResponse:
+    """Streams an image file from storage after the access check: media is never public."""
+    project = get_project_for_viewer(request, pk)
+    if kind not in FILE_KINDS:
+        raise Http404("No such file.")
+    image = get_object_or_404(Image, project=project, pk=image_pk)
+    name = getattr(image, kind).name
+    if not name:
+        raise Http404("No such file.")
+    try:
+        fh = default_storage.open(name, "rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The file is missing.") from None
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(fh, content_type=content_type)
+    # Content-addressed paths never change content; private: shared caches must not keep them.
+    response["Cache-Control"] = "private, max-age=86400"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@require_POST
+def images_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete or move the selected images. Deleting asks for confirmation first (a page) unless
+    the request says it was confirmed (the gallery asks in the browser)."""
+    project = get_project_for_owner(request, pk)
+    form = ImagesActionForm(request.POST, project=project)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("datasets:gallery", args=[project.pk])
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(next_url)
+    ids = form.cleaned_data["ids"]
+    if form.cleaned_data["action"] == "move":
+        target = form.cleaned_data["label"]
+        moved = services.image_move_many(project=project, image_ids=ids, label=target)
+        messages.success(request, f"Moved {moved} image(s) to “{target.name}”.")
+        return redirect(next_url)
+    if not form.cleaned_data["confirmed"]:
+        images = Image.objects.filter(project=project, pk__in=ids).select_related("label")
+        context = {"project": project, "images": images[:60], "count": images.count()}
+        context |= {"ids": ",".join(map(str, ids)), "next": next_url}
+        return render(request, "datasets/images_confirm_delete.html", context)
+    deleted = services.image_delete_many(project=project, image_ids=ids)
+    messages.success(request, f"Deleted {deleted} image(s).")
+    if f"/images/{ids[0]}/" in next_url:  # came from the detail page of a deleted image
+        next_url = reverse("datasets:gallery", args=[project.pk])
+    return redirect(next_url)
+
+
+# --- Upload -------------------------------------------------------------------------------
+
+
+def _jobs(project: Project) -> list[Job]:
+    return list(project.jobs.filter(kind=Job.Kind.IMPORT)[:5])
+
+
+@require_GET
+def upload(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    labels = list(project.labels.all())
+    selected = _int_or_none(request.GET.get("label"))
+    context = {
+        "project": project,
+        "labels": labels,
+        "selected": selected,
+        "summary": services.dataset_summary(project),
+        "jobs": _jobs(project),
+        "batch_size": 20,
+        "max_mb": settings.AIMAKER_IMAGE_MAX_BYTES // 2**20,
+        "zip_max_mb": settings.AIMAKER_ZIP_MAX_BYTES // 2**20,
+    }
+    return render(request, "datasets/upload.html", context)
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_POST
+def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
+    """One batch of loose images for one label. JSON in, JSON out, per-file outcomes."""
+    project = get_project_for_owner(request, pk)
+    try:
+        files = request.FILES.getlist("files")
+        label_id = _int_or_none(request.POST.get("label"))
+    except (SuspiciousOperation, RequestDataTooBig) as exc:  # e.g. > 100 files in one request
+        return _json_error(f"The upload was refused: {exc}. Send fewer files at once.")
+    if not project.labels.exists():
+        return _json_error("Add labels to this project first.")
+    label = project.labels.filter(pk=label_id).first() if label_id else None
+    if label is None:
+        return _json_error("Pick the label these images belong to.")
+    if not files:
+        return _json_error("No files received.")
+    accepted, duplicates, rejected = [], [], []
+    max_bytes = settings.AIMAKER_IMAGE_MAX_BYTES
+    for upload_file in files:
+        name = Path(upload_file.name or "file").name[:255]
+        if name.lower().endswith(".zip"):
+            rejected.append({"name": name, "reason": "ZIP archives go through the ZIP import"})
+            continue
+        if upload_file.size > max_bytes:
+            # Refused before reading it: no point loading 2 GB to say "too large".
+            mb = upload_file.size / 2**20
+            reason = f"file too large ({mb:.1f} MB, limit {max_bytes // 2**20} MB)"
+            rejected.append({"name": name, "reason": reason})
+            continue
+        outcome = services.image_ingest(
+            project=project,
+            label=label,
+            data=upload_file.read(),
+            source=Image.Source.UPLOAD,
+            added_by=request.user,
+            original_name=name,
+        )
+        if outcome.status == "added":
+            image = outcome.image
+            accepted.append(
+                {
+                    "name": name,
+                    "id": image.pk,
+                    "label": label.name,
+                    "thumbnail": reverse(
+                        "datasets:image_file", args=[project.pk, image.pk, "thumbnail"]
+                    ),
+                    "url": reverse("datasets:image_detail", args=[project.pk, image.pk]),
+                    "near_duplicate": image.near_duplicate_of_id is not None,
+                }
+            )
+        elif outcome.status == "duplicate":
+            duplicates.append({"name": name, "reason": outcome.reason})
+        else:
+            rejected.append({"name": name, "reason": outcome.reason})
+    summary = services.dataset_summary(project)
+    counts = {row["name"]: row["count"] for row in summary["labels"]}
+    if accepted:
+        notify_project(project.pk, {"type": "data", "data": summary})
+    return JsonResponse(
+        {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "counts": counts}
+    )
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@csrf_exempt  # the CSRF check runs in _zip_upload, after our upload handler is installed
+@require_POST
+def zip_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    handler = ArchiveUploadHandler(request, project_id=project.pk)
+    request.upload_handlers = [handler]  # must happen before anything reads request.POST
+    return _zip_upload(request, project, handler)
+
+
+@csrf_protect
+def _zip_upload(request: HttpRequest, project: Project, handler: ArchiveUploadHandler):
+    def fail(message: str) -> HttpResponse:
+        if _wants_json(request):
+            return _json_error(message)
+        messages.error(request, message)
+        return redirect("datasets:upload", pk=project.pk)
+
+    sweep_stale()
+    try:
+        stored = request.FILES.get("archive")
+    except (SuspiciousOperation, RequestDataTooBig) as exc:
+        return fail(f"The upload was refused: {exc}.")
+    limit_mb = settings.AIMAKER_ZIP_MAX_BYTES // 2**20
+    if handler.too_large:
+        return fail(f"The ZIP file is too large (limit {limit_mb} MB).")
+    if not isinstance(stored, StoredArchive):
+        return fail("Choose a ZIP file to upload.")
+    try:
+        plan = services.dataset_scan_archive(archive_path=stored.path)
+    except ArchiveRejected as exc:
+        stored.path.unlink(missing_ok=True)
+        return fail(f"“{stored.name}” can't be imported: {exc.reason}.")
+    if not plan.image_count:
+        stored.path.unlink(missing_ok=True)
+        return fail(f"“{stored.name}” contains no images we can import.")
+    url = reverse("datasets:zip_plan", args=[project.pk, stored.token])
+    url += "?" + urlencode({"name": Path(stored.name or "archive.zip").name[:200]})
+    if _wants_json(request):
+        return JsonResponse({"plan_url": url, "images": plan.image_count})
+    return redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+def zip_plan(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """Shows what the archive holds and imports it once the user confirms the label folders."""
+    project = get_project_for_owner(request, pk)
+    path = archive_path(project.pk, token)
+    if path is None:
+        messages.error(request, "That upload has expired or was already imported. Upload it again.")
+        return redirect("datasets:upload", pk=project.pk)
+    archive_name = request.GET.get("name", "archive.zip")[:200]
+    try:
+        plan = services.dataset_scan_archive(archive_path=path)
+    except ArchiveRejected as exc:  # it passed at upload; only a changed limit gets here
+        path.unlink(missing_ok=True)
+        messages.error(request, f"The archive can't be imported: {exc.reason}.")
+        return redirect("datasets:upload", pk=project.pk)
+    existing = {label.name.lower(): label for label in project.labels.all()}
+    folders = list(plan.labels)
+    form = ZipPlanForm(
+        request.POST or None,
+        project=project,
+        folders=folders,
+        initial={"folders": folders},
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["folders"]
+        loose = form.cleaned_data["loose_label"] if plan.loose_files else None
+        try:
+            with transaction.atomic():
+                by_name, created = services.labels_ensure(project=project, names=chosen)
+                label_map = {
+                    f: by_name[key].pk
+                    for f in chosen
+                    if (key := services.label_for_folder(f).lower()) in by_name
+                }
+                count = sum(plan.labels[f] for f in chosen) + (plan.loose_files if loose else 0)
+                if count == 0:
+                    raise ValidationError("Nothing to import: the chosen folders are empty.")
+                if count <= settings.AIMAKER_INLINE_IMPORT_MAX:
+                    job = None
+                else:
+                    job = job_create(
+                        project=project,
+                        user=request.user,
+                        kind=Job.Kind.IMPORT,
+                        title=f"Import {archive_name}",
+                        func="datasets.jobs.import_archive",
+                        queue="collect",
+                        total=count,
+                        params={
+                            "archive_path": str(path),
+                            "archive_name": archive_name,
+                            "label_map": label_map,
+                            "loose_label_id": loose.pk if loose else None,
+                            "created_labels": created,
+                        },
+                    )
+        except ValidationError as exc:
+            for error in exc.messages:
+                form.add_error(None, error)
+        else:
+            if created:
+                messages.info(request, f"Created label(s): {', '.join(created)}.")
+            if job is not None:
+                messages.success(
+                    request, f"Importing {count} image(s) in the background: watch the progress."
+                )
+                return redirect(reverse("datasets:upload", args=[project.pk]) + "#jobs")
+            try:
+                report = services.dataset_import_archive(
+                    project=project,
+                    archive_path=path,
+                    label_map=label_map,
+                    loose_label=loose,
+                    user=request.user,
+                )
+            except ArchiveRejected as exc:
+                messages.error(request, f"The archive can't be imported: {exc.reason}.")
+                return redirect("datasets:upload", pk=project.pk)
+            finally:
+                path.unlink(missing_ok=True)
+            report.created_labels = created
+            context = {"project": project, "report": report.as_dict(), "title": archive_name}
+            return render(request, "datasets/import_result.html", context)
+    rows = [
+        {
+            "folder": folder,
+            "count": n,
+            "exists": services.label_for_folder(folder).lower() in existing,
+        }
+        for folder, n in plan.labels.items()
+    ]
+    context = {
+        "project": project,
+        "plan": plan,
+        "rows": rows,
+        "form": form,
+        "archive_name": archive_name,
+        "chosen": set(form["folders"].value() or []),
+        "inline_max": settings.AIMAKER_INLINE_IMPORT_MAX,
+        "max_labels": settings.AIMAKER_PROJECT_MAX_LABELS,
+        "label_count": len(existing),
+    }
+    return render(request, "datasets/zip_plan.html", context)
+
+
+@require_GET
+def import_result(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    job = get_object_or_404(Job, project=project, pk=job_pk, kind=Job.Kind.IMPORT)
+    context = {"project": project, "job": job, "report": job.result, "title": job.title}
+    return render(request, "datasets/import_result.html", context)
