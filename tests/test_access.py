@@ -31,6 +31,9 @@ GLOBAL_NAMES = {
 # Read URLs of a public project: everyone may GET them.
 PUBLIC_READ = {
     "projects:detail",
+    "datasets:gallery",
+    "datasets:image_detail",
+    "datasets:image_file",
 }
 # Actions anyone may POST on a public project (trying the model), rate limited.
 PUBLIC_ACTIONS: set[str] = set()
@@ -66,14 +69,24 @@ def project_routes() -> list[Route]:
     ]
 
 
-def _objects_for(project: Project, owner) -> dict[str, int]:
+def _objects_for(project: Project, owner) -> dict[str, int | str]:
     """One object of every kind a project URL can name."""
+    from tests.datasets.imgutil import add_images
+
     label = project.labels.first() or Label.objects.create(project=project, name="cat")
-    job = Job.objects.create(project=project, created_by=owner, kind="demo", title="Demo")
-    return {"pk": project.pk, "label_pk": label.pk, "job_pk": job.pk}
+    job = Job.objects.create(project=project, created_by=owner, kind="import", title="Import")
+    (image,) = add_images(project, label, 1)
+    return {
+        "pk": project.pk,
+        "label_pk": label.pk,
+        "job_pk": job.pk,
+        "image_pk": image.pk,
+        "kind": "thumbnail",
+        "token": "0123456789abcdef0123456789abcdef",
+    }
 
 
-def _url(route: Route, values: dict[str, int]) -> str:
+def _url(route: Route, values: dict[str, int | str]) -> str:
     from django.urls import reverse
 
     missing = [k for k in route.kwargs if k not in values]
@@ -88,12 +101,29 @@ def _fingerprint(project: Project) -> tuple:
         project.visibility,
         tuple(project.labels.values_list("name", flat=True)),
         tuple(project.jobs.values_list("status", "cancel_requested")),
+        tuple(project.images.values_list("id", "label_id")),
     )
 
 
 def test_it_walks_project_urls():
     names = {r.name for r in project_routes()}
     assert {"projects:detail", "projects:labels_add", "projects:label_delete"} <= names
+
+
+def _refused(response) -> bool:
+    return response.status_code in (401, 404) or (
+        response.status_code == 302 and "/accounts/login/" in response["Location"]
+    )
+
+
+def _is_hidden(client: Client, route: Route, values: dict, method: str) -> bool:
+    """404 (or a login redirect for anonymous users); or 405 for a method the URL never
+    accepts, which it also answers for a project that does not exist: it tells nothing."""
+    response = getattr(client, method)(_url(route, values))
+    if response.status_code == 405:
+        missing = {k: (v + 10_000 if k == "pk" else v) for k, v in values.items()}
+        return getattr(client, method)(_url(route, missing)).status_code == 405
+    return _refused(response)
 
 
 def test_another_user_gets_404_on_every_private_project_url(owner, other, project):
@@ -104,8 +134,9 @@ def test_another_user_gets_404_on_every_private_project_url(owner, other, projec
     for route in project_routes():
         url = _url(route, values)
         for method in ("get", "post"):
-            response = getattr(client, method)(url)
-            assert response.status_code == 404, f"{method.upper()} {url} ({route.name})"
+            assert _is_hidden(client, route, values, method), f"{method.upper()} {url}"
+        statuses = {getattr(client, m)(url).status_code for m in ("get", "post")}
+        assert 404 in statuses, f"{url} ({route.name}) answered {statuses}"
     assert _fingerprint(project) == before
 
 
@@ -114,13 +145,9 @@ def test_anonymous_users_get_404_or_login_on_every_private_project_url(owner, pr
     client = Client()
     before = _fingerprint(project)
     for route in project_routes():
-        url = _url(route, values)
         for method in ("get", "post"):
-            response = getattr(client, method)(url)
-            ok = response.status_code in (401, 404) or (
-                response.status_code == 302 and "/accounts/login/" in response["Location"]
-            )
-            assert ok, f"{method.upper()} {url} ({route.name}) -> {response.status_code}"
+            url = _url(route, values)
+            assert _is_hidden(client, route, values, method), f"{method.upper()} {url}"
     assert _fingerprint(project) == before
 
 
@@ -139,11 +166,7 @@ def test_a_public_project_is_readable_but_not_changeable(owner, other, public_pr
         if route.name in PUBLIC_ACTIONS:
             continue
         for method in ("get", "post"):
-            response = getattr(client, method)(url)
-            ok = response.status_code in (401, 404, 405) or (
-                response.status_code == 302 and "/accounts/login/" in response["Location"]
-            )
-            assert ok, f"{method.upper()} {url} ({route.name}) -> {response.status_code}"
+            assert _is_hidden(client, route, values, method), f"{method.upper()} {url}"
     assert _fingerprint(public_project) == before
 
 
