@@ -307,3 +307,43 @@ AIMAKER_FEATURE_CACHE_DIR = Path(
 )
 AIMAKER_TRAINING_HEARTBEAT_SECONDS = 5
 AIMAKER_TRAINING_STALE_SECONDS = 30  # no heartbeat for this long: the worker is gone
+
+# --- Using models: serving, REST API ------------------------------------------------------
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI files served locally (no CDN)
+AIMAKER_SERVING_CACHE_SIZE = env_int("AIMAKER_SERVING_CACHE_SIZE", 4)  # models per process
+AIMAKER_SERVING_RUNTIME = os.environ.get("AIMAKER_SERVING_RUNTIME", "keras")  # keras | onnx
+AIMAKER_SERVING_THREADS = env_int("AIMAKER_SERVING_THREADS", 0)  # 0: the runtime decides
+AIMAKER_SERVING_WARM_ON_DEFAULT = env_bool("AIMAKER_SERVING_WARM_ON_DEFAULT", True)
+AIMAKER_PREDICT_RATE_PER_MINUTE = env_int("AIMAKER_PREDICT_RATE_PER_MINUTE", 30)  # per IP
+AIMAKER_MAX_API_TOKENS = 50
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "inference.authentication.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],  # views check access
+    "DEFAULT_THROTTLE_CLASSES": ["inference.authentication.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("AIMAKER_API_RATE_TOKEN", "3000/min"),
+        "user": os.environ.get("AIMAKER_API_RATE_USER", "600/min"),
+        "anon": os.environ.get("AIMAKER_API_RATE_ANON", "60/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AI Maker API",
+    "DESCRIPTION": "Predict with your image classifiers, read versions, start training. "
+    "Authenticate with `Authorization: Bearer <personal token>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

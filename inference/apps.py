@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class InferenceConfig(AppConfig):
     name = "inference"
+    verbose_name = "Using models"
+
+    def ready(self) -> None:
+        from inference import signals  # noqa: F401 - connects the receivers
+        from inference.panels import project_panel
+        from projects import panels
+
+        panels.register(project_panel)

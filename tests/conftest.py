@@ -42,6 +42,17 @@ def _media_root(tmp_path, settings) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Each test gets its own channel layer (and Redis pools): a layer whose pools were made
+    # by an earlier test's event loop must not serve this test's loop.
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def password() -> str:
     return "correct-horse-battery-9"

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from projects.services import jobs_fail_stale
+from training.services import training_runs_fail_stale
 
 
 class Command(BaseCommand):
@@ -26,6 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, training_workers: int, **options) -> None:
         jobs_fail_stale()
+        training_runs_fail_stale()
         python = sys.executable
         manage = [python, str(settings.BASE_DIR / "manage.py")]
         # Children inherit REDIS_URL (the embedded server this process started, if any).
@@ -38,6 +40,7 @@ class Command(BaseCommand):
             ),
             ("worker-default", [*manage, "rqworker", "default", "collect"], env),
             ("worker-collect", [*manage, "rqworker", "collect", "default"], env),
+            ("monitor", [*manage, "monitor"], env),  # fails training runs of dead workers
         ]
         gpus = [g for g in os.environ.get("AIMAKER_TRAINING_GPUS", "").split(",") if g]
         for i in range(training_workers):
@@ -53,7 +56,7 @@ class Command(BaseCommand):
             procs.append((name, subprocess.Popen(cmd, env=cmd_env, cwd=settings.BASE_DIR)))
         self.stdout.write(
             self.style.SUCCESS(
-                f"AI Maker is running at http://{host}:{port}/ with {len(procs) - 1} workers. "
+                f"AI Maker is running at http://{host}:{port}/ with {len(procs) - 2} workers. "
                 "Press Ctrl-C to stop."
             )
         )

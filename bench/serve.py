@@ -1,0 +1,230 @@
+"""Serving benchmark: the real server (daphne) answering POST /api/v1/projects/<id>/predict/.
+
+    python -m bench.serve                 # trains a small model in a throw-away data dir
+    python -m bench.serve --project 3     # uses project 3 (its default version) of your data dir
+    python -m bench.serve --runtime onnx  # serve with ONNX Runtime instead of Keras
+
+Measures one client (latency p50/p95) and 4 concurrent clients (predictions per second) with
+an ordinary photo. The last line printed is one JSON object: p50_ms, p95_ms, rps_4_clients,
+errors, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def _train_project(labels: list[str], per_label: int) -> int:
+    """A project with one published version trained on a few clothing photos (real backbone)."""
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.files import File
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from inference import services
+    from projects.models import Label, Project
+    from training.ml import Sample, TrainParams, train
+    from training.models import TrainingRun
+
+    user, _ = User.objects.get_or_create(username="bench")
+    project = Project.objects.create(owner=user, name="Serving bench")
+    samples = []
+    for y, name in enumerate(labels):
+        Label.objects.create(project=project, name=name)
+        files = sorted((DATASET / "train" / name).glob("*.jpg"))[:per_label]
+        samples += [Sample(path=str(p), label=y, key=p.stem) for p in files]
+    workdir = Path(tempfile.mkdtemp(prefix="aimaker-bench-serve-"))
+    params = TrainParams(epochs=10, augmentation=False)
+    result = train(
+        samples=samples,
+        labels=labels,
+        params=params,
+        backbone_weights=settings.AIMAKER_BACKBONE_WEIGHTS or None,
+        cache_dir=str(workdir / "cache"),
+        out_dir=str(workdir / "out"),
+    )
+    prefix = f"projects/{project.pk}/runs/1/"
+    with open(result.model_path, "rb") as f:
+        default_storage.save(prefix + "model.keras", File(f, name="model.keras"))
+    for name, data in (("labels.json", labels), ("preprocessing.json", result.preprocessing)):
+        default_storage.save(prefix + name, ContentFile(json.dumps(data).encode()))
+    run = TrainingRun.objects.create(
+        project=project, number=1, status=TrainingRun.Status.SUCCEEDED, labels=labels,
+        params=params.to_dict(), metrics={k: v for k, v in result.metrics.items()
+                                          if k not in ("doubts", "misclassified", "history")},
+        best_val_accuracy=result.metrics.get("val_accuracy"), artifact_prefix=prefix,
+        image_count=len(samples), finished_at=timezone.now(),
+    )  # fmt: skip
+    version = services.model_version_create_for_run(run=run)
+    services.model_version_set_default(version=version, user=user, note="benchmark")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return project.pk
+
+
+def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: int) -> dict:
+    import requests
+
+    headers = {"Authorization": f"Bearer {token}"}
+    session_local: dict[int, requests.Session] = {}
+
+    def one(i: int) -> tuple[float, float | None, int]:
+        import threading
+
+        s = session_local.setdefault(threading.get_ident(), requests.Session())
+        t0 = time.perf_counter()
+        r = s.post(url, headers=headers, files={"image": ("photo.jpg", photo, "image/jpeg")})
+        ms = (time.perf_counter() - t0) * 1000
+        server = r.json().get("duration_ms") if r.ok else None
+        return ms, server, r.status_code
+
+    for i in range(5):  # warm: model loaded, code paths compiled
+        one(i)
+    single = [one(i) for i in range(n_single)]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(one, range(n_concurrent)))
+    wall = time.perf_counter() - t0
+    lat = [ms for ms, _, code in single if code == 200]
+    server = [s for _, s, code in single if code == 200 and s is not None]
+    lat4 = [ms for ms, _, code in concurrent if code == 200]
+    errors = sum(code != 200 for _, _, code in single + concurrent)
+    return {
+        "p50_ms": round(_percentile(lat, 0.5), 1) if lat else None,
+        "p95_ms": round(_percentile(lat, 0.95), 1) if lat else None,
+        "mean_ms": round(statistics.mean(lat), 1) if lat else None,
+        "server_p50_ms": round(_percentile(server, 0.5), 1) if server else None,
+        "rps_4_clients": round(len(lat4) / wall, 1),
+        "p50_ms_4_clients": round(_percentile(lat4, 0.5), 1) if lat4 else None,
+        "p95_ms_4_clients": round(_percentile(lat4, 0.95), 1) if lat4 else None,
+        "requests": len(single) + len(concurrent),
+        "errors": errors,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=int, help="use this project of your data dir")
+    parser.add_argument("--runtime", choices=["keras", "onnx"], default="keras")
+    parser.add_argument("--requests", type=int, default=100, help="single-client requests")
+    parser.add_argument("--concurrent-requests", type=int, default=200)
+    parser.add_argument("--photo", type=Path, help="default: a clothing-small validation photo")
+    args = parser.parse_args(argv)
+
+    tmp = None
+    if args.project is None:
+        tmp = Path(tempfile.mkdtemp(prefix="aimaker-bench-serve-"))
+        os.environ["AIMAKER_DATA_DIR"] = str(tmp / "data")
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'data' / 'bench.sqlite3'}"
+        os.environ.pop("AIMAKER_MEDIA_ROOT", None)
+        os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from inference import services
+    from projects.models import Project
+
+    proc = log = None
+    try:
+        t_train = 0.0
+        if args.project is None:
+            call_command("migrate", verbosity=0)
+            t0 = time.perf_counter()
+            project_id = _train_project(["hat", "shoes", "shorts", "dress"], per_label=15)
+            t_train = time.perf_counter() - t0
+        else:
+            project_id = args.project
+        project = Project.objects.get(pk=project_id)
+        version = services.model_version_get(project=project, ref=None)
+        user = User.objects.get(pk=project.owner_id)
+        token, secret = services.token_create(user=user, name="bench.serve")
+
+        photo_path = args.photo or sorted((DATASET / "validation" / "hat").glob("*.jpg"))[0]
+        photo = photo_path.read_bytes()
+        port = _free_port()
+        env = dict(os.environ)
+        env.update(
+            AIMAKER_SERVING_RUNTIME=args.runtime,
+            AIMAKER_API_RATE_TOKEN="100000/min",
+            REDIS_URL=settings.REDIS_URL,
+            AIMAKER_DATA_DIR=str(settings.DATA_DIR),
+            DEBUG="1",
+        )
+        log = open(settings.DATA_DIR / "bench-daphne.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "aimaker.asgi:application"],
+            env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/api/v1/projects/{project_id}/predict/"
+        random.seed(0)
+        figures = _measure(url, secret, photo, args.requests, args.concurrent_requests)
+        services.token_revoke(token=token)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+        if log:
+            log.close()
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    result = {
+        "bench": "serve",
+        "runtime": args.runtime,
+        "version": version.number,
+        "labels": len(version.labels),
+        "photo": photo_path.name,
+        "photo_kb": round(len(photo) / 1024, 1),
+        **figures,
+        "train_seconds": round(t_train, 1),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

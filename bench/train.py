@@ -1,0 +1,191 @@
+"""Training benchmark: a folder of label folders imported into a throw-away project, trained
+cold (empty feature cache), changed a little, trained again warm, then evaluated on a holdout.
+
+    python -m bench.train ../shared/datasets/clothing-small/train \
+        --holdout ../shared/datasets/clothing-small/validation
+
+Runs use the same code path as a training worker (`training_run_start` +
+`training_run_execute`, in this process) with the real backbone weights of
+settings.AIMAKER_BACKBONE_WEIGHTS. The last line printed is one JSON object: cold_s, warm_s,
+extract_images_per_s, val_accuracy, holdout_accuracy, peak_rss_mb and each phase's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _train(project: Any, owner: Any, params: dict[str, Any]) -> tuple[Any, float]:
+    from training.services import training_run_execute, training_run_start
+
+    t = time.perf_counter()
+    run = training_run_start(project=project, user=owner, params=params, enqueue=False)
+    last = [""]
+
+    def show(state: dict[str, Any]) -> None:
+        if state["phase"] != last[0]:
+            last[0] = state["phase"]
+            print(f"  run #{run.number}: {state['text']}", file=sys.stderr)
+
+    run = training_run_execute(run_id=run.pk, on_progress=show)
+    seconds = time.perf_counter() - t
+    if run.status != "succeeded":
+        raise SystemExit(f"run #{run.number} {run.status}: {run.error}")
+    return run, seconds
+
+
+def _change_a_few(project: Any, owner: Any) -> dict[str, int]:
+    """Move 5 images to another label, delete 5, add 5 new ones (mirrored copies)."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
+    from datasets.models import Image
+    from datasets.services import image_delete_many, image_ingest, image_move_many
+
+    labels = list(project.labels.order_by("pk"))
+    ids = list(Image.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    move, delete, source = ids[:5], ids[5:10], ids[10:15]
+    image_move_many(project=project, image_ids=move, label=labels[-1])
+    added = 0
+    for image in Image.objects.filter(pk__in=source).select_related("label"):
+        with image.original.open("rb") as f, PILImage.open(f) as img:
+            buf = io.BytesIO()
+            ImageOps.mirror(img.convert("RGB")).save(buf, "JPEG", quality=90)
+        outcome = image_ingest(
+            project=project, label=image.label, data=buf.getvalue(), source="upload",
+            added_by=owner, original_name="mirrored.jpg",
+        )  # fmt: skip
+        added += outcome.status == "added"
+    image_delete_many(project=project, image_ids=delete)
+    return {"moved": len(move), "deleted": len(delete), "added": added}
+
+
+def _holdout_accuracy(run: Any, holdout: Path) -> tuple[float, int, float]:
+    """Accuracy of the saved model (from storage, as serving loads it) on label folders."""
+    from django.core.files.storage import default_storage
+    from PIL import Image as PILImage
+
+    from training.ml import load_predictor
+
+    t = time.perf_counter()
+    local = Path(tempfile.mkdtemp(prefix="aimaker-bench-model-")) / "model.keras"
+    with default_storage.open(run.artifact_prefix + "model.keras", "rb") as src:
+        local.write_bytes(src.read())
+    labels = json.loads(default_storage.open(run.artifact_prefix + "labels.json").read())
+    predictor = load_predictor(str(local))
+    index = {name.lower(): i for i, name in enumerate(labels)}
+    files = [
+        (p, index[p.parent.name.lower()])
+        for p in sorted(holdout.rglob("*"))
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.parent.name.lower() in index
+    ]
+    correct = 0
+    for start in range(0, len(files), 32):  # decoded in small batches, never all at once
+        batch = files[start : start + 32]
+        images = []
+        for path, _ in batch:
+            with PILImage.open(path) as img:
+                images.append(img.convert("RGB"))
+        probs = predictor.predict(images)
+        correct += sum(int(p.argmax() == y) for p, (_, y) in zip(probs, batch, strict=True))
+    shutil.rmtree(local.parent, ignore_errors=True)
+    return correct / max(1, len(files)), len(files), time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="folder of label folders")
+    parser.add_argument("--holdout", type=Path, help="folder of label folders never trained on")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    args = parser.parse_args(argv)
+    if not args.path.is_dir():
+        parser.error(f"{args.path} is not a folder")
+
+    tmp = Path(tempfile.mkdtemp(prefix="aimaker-bench-train-"))
+    # Settings read the environment at import: point everything at the throw-away dir.
+    os.environ["AIMAKER_DATA_DIR"] = str(tmp / "data")
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'data' / 'bench.sqlite3'}"
+    for name in ("AIMAKER_MEDIA_ROOT", "AWS_STORAGE_BUCKET_NAME", "AIMAKER_FEATURE_CACHE_DIR"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
+    try:
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.contrib.auth.models import User
+        from django.core.management import call_command
+
+        from datasets.services import dataset_import_folder
+        from projects.services import project_create
+        from training.management.commands.train import parse_param
+
+        if not settings.AIMAKER_BACKBONE_WEIGHTS:
+            raise SystemExit("No backbone weights: set AIMAKER_BACKBONE_WEIGHTS.")
+        call_command("migrate", verbosity=0)
+        owner = User.objects.create_user("bench")
+        project = project_create(owner=owner, name="Training benchmark")
+        t = time.perf_counter()
+        report = dataset_import_folder(project=project, folder=args.path, user=owner)
+        import_s = time.perf_counter() - t
+        print(f"imported {report.accepted_count} images in {import_s:.1f} s", file=sys.stderr)
+        params = dict(parse_param(p) for p in args.param)
+
+        cold, cold_s = _train(project, owner, params)
+        changes = _change_a_few(project, owner)
+        warm, warm_s = _train(project, owner, params)
+        result: dict[str, Any] = {
+            "bench": "train",
+            "images": cold.image_count,
+            "labels": len(cold.labels),
+            "params": cold.params,
+            "import_s": round(import_s, 2),
+            "cold_s": round(cold_s, 2),
+            "warm_s": round(warm_s, 2),
+            "extract_images_per_s": cold.metrics.get("extract_images_per_s"),
+            "val_accuracy": round(warm.metrics["val_accuracy"], 4),
+            "cold_val_accuracy": round(cold.metrics["val_accuracy"], 4),
+            "cold_phases_s": cold.timings,
+            "warm_phases_s": warm.timings,
+            "warm_cache_hits": warm.metrics.get("cache_hits"),
+            "warm_cache_misses": warm.metrics.get("cache_misses"),
+            "changes": changes,
+        }
+        if args.holdout:
+            accuracy, n, seconds = _holdout_accuracy(warm, args.holdout)
+            result.update(
+                holdout_accuracy=round(accuracy, 4), holdout_images=n, holdout_s=round(seconds, 2)
+            )
+        result.update(
+            peak_rss_mb=_rss_mb(),
+            cpus=os.cpu_count(),
+            load_average=round(os.getloadavg()[0], 2),
+            python=platform.python_version(),
+        )
+        print(json.dumps(result))
+        return result
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

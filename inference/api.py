@@ -1,0 +1,171 @@
+"""REST API v1: projects, labels, versions, predictions and training runs.
+
+Same rules as the web pages: a project someone may not see is a 404; a public project is
+readable and predictable by anyone, changeable by its owner only (others: 404)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inference import serializers as s
+from inference import services
+from inference.authentication import PersonalTokenScheme  # noqa: F401 - schema extension
+from inference.models import ModelVersion, Prediction
+from projects.access import get_project_for_owner, get_project_for_viewer
+from projects.models import Label, Project
+from training.models import TrainingRun
+
+# --- Helpers ------------------------------------------------------------------------------
+
+
+def _viewable(request: Request, pk: int) -> Project:
+    return get_project_for_viewer(request, pk)
+
+
+def _owned(request: Request, pk: int) -> Project:
+    return get_project_for_owner(request, pk)
+
+
+# --- Projects, labels, versions -----------------------------------------------------------
+
+
+class ProjectList(generics.ListAPIView):
+    """Your own projects."""
+
+    serializer_class = s.ProjectSerializer
+
+    def get_queryset(self) -> QuerySet[Project]:
+        if not self.request.user.is_authenticated:
+            return Project.objects.none()
+        return Project.objects.filter(owner=self.request.user).select_related("owner")
+
+
+class ProjectDetail(generics.RetrieveAPIView):
+    """A project you own, or a public one."""
+
+    serializer_class = s.ProjectSerializer
+
+    def get_object(self) -> Project:
+        return _viewable(self.request, self.kwargs["pk"])
+
+
+class LabelList(generics.ListAPIView):
+    serializer_class = s.LabelSerializer
+
+    def get_queryset(self) -> QuerySet[Label]:
+        return _viewable(self.request, self.kwargs["pk"]).labels.all()
+
+
+class VersionList(generics.ListAPIView):
+    serializer_class = s.VersionSerializer
+
+    def get_queryset(self) -> QuerySet[ModelVersion]:
+        project = _viewable(self.request, self.kwargs["pk"])
+        services.model_versions_sync(project=project)
+        return project.model_versions.select_related("run").order_by("-number")
+
+
+class VersionDetail(generics.RetrieveAPIView):
+    serializer_class = s.VersionSerializer
+
+    def get_object(self) -> ModelVersion:
+        project = _viewable(self.request, self.kwargs["pk"])
+        services.model_versions_sync(project=project)
+        return get_object_or_404(
+            project.model_versions.select_related("run"), number=self.kwargs["number"]
+        )
+
+
+# --- Predict ------------------------------------------------------------------------------
+
+
+class Predict(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": s.PredictRequestSerializer},
+        responses={
+            200: s.PredictResponseSerializer,
+            400: OpenApiResponse(s.ErrorSerializer, "not an image, corrupt, bad version"),
+            404: OpenApiResponse(s.ErrorSerializer, "no such project or version"),
+            409: OpenApiResponse(s.ErrorSerializer, "no default version yet"),
+            413: OpenApiResponse(s.ErrorSerializer, "file too large"),
+        },
+        summary="Predict the label of one image",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        project = _viewable(request, pk)
+        form = s.PredictRequestSerializer(data=request.data)
+        if not form.is_valid():
+            if "image" in form.errors:
+                detail = "Send the image as multipart form field “image”."
+            else:
+                detail = "Invalid “version”."
+            return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            version = services.model_version_get(
+                project=project, ref=form.validated_data.get("version") or None
+            )
+            outcome = services.prediction_create(
+                project=project,
+                data=services.image_read_upload(form.validated_data["image"]),
+                user=request.user,
+                version=version,
+                source=Prediction.Source.API,
+                original_name=form.validated_data["image"].name,
+            )
+        except services.PredictionError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        return Response(outcome.as_dict())
+
+
+# --- Training runs ------------------------------------------------------------------------
+
+
+class RunList(generics.ListAPIView):
+    """Training runs of a project (readable like the project); POST starts one (owner)."""
+
+    serializer_class = s.RunSerializer
+
+    def get_queryset(self) -> QuerySet[TrainingRun]:
+        project = _viewable(self.request, self.kwargs["pk"])
+        return project.runs.select_related("model_version").order_by("-number")
+
+    @extend_schema(
+        request=s.RunStartSerializer,
+        responses={201: s.RunSerializer, 400: s.ErrorSerializer, 404: s.ErrorSerializer},
+        summary="Start a training run",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        project = _owned(request, pk)
+        form = s.RunStartSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        from training import services as training_services
+
+        start = getattr(training_services, "training_run_start", None)
+        if start is None:
+            return Response({"detail": "Training is not available."}, status=503)
+        try:
+            run = start(project=project, user=request.user, params=form.validated_data["params"])
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=400)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=400)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetail(generics.RetrieveAPIView):
+    serializer_class = s.RunSerializer
+
+    def get_object(self) -> TrainingRun:
+        project = _viewable(self.request, self.kwargs["pk"])
+        services.model_versions_sync(project=project)
+        return get_object_or_404(project.runs, number=self.kwargs["number"])

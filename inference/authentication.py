@@ -1,0 +1,70 @@
+"""API authentication (personal tokens) and throttling; kept apart from the views so that DRF
+can import these classes from its settings without a circular import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from inference import services
+from inference.models import PersonalToken
+
+
+class PersonalTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <token>` (or `Token <token>`) with a personal API token."""
+
+    keywords = (b"bearer", b"token")
+
+    def authenticate(self, request: Request) -> tuple[Any, PersonalToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() not in self.keywords:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Invalid Authorization header: use “Bearer <token>”.")
+        try:
+            secret = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Invalid token.") from None
+        token = services.token_authenticate(secret=secret)
+        if token is None:
+            raise AuthenticationFailed("Invalid or revoked token.")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class PersonalTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "inference.authentication.PersonalTokenAuthentication"
+    name = "personalToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "description": "A personal API token."}
+
+
+class ApiRateThrottle(SimpleRateThrottle):
+    """Per token (scope "token"), per signed-in user ("user") or per IP ("anon")."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if isinstance(request.auth, PersonalToken):
+            self.scope, self.ident = "token", f"t{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            self.scope, self.ident = "user", f"u{request.user.pk}"
+        else:
+            self.scope, self.ident = "anon", self.get_ident(request)
+        # Read the rates now (not at import) so settings changes apply.
+        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_rate(self) -> str | None:
+        return None  # set per request in allow_request
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.ident}

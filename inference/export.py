@@ -1,0 +1,206 @@
+"""Export a version's model as a ZIP: Keras, TensorFlow SavedModel, TFLite or ONNX.
+
+Each ZIP holds the model, labels.json, preprocessing.json and a README with a working example.
+Django-free apart from the arguments: the caller passes local paths and metadata.
+TensorFlow/Keras are imported inside the functions (the web process stays light).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+FORMATS = {
+    "keras": "Keras 3 (.keras)",
+    "savedmodel": "TensorFlow SavedModel",
+    "tflite": "TensorFlow Lite (float32, float16, dynamic-range int8)",
+    "onnx": "ONNX",
+}
+
+_PREPROCESS_SNIPPET = '''from PIL import Image
+import json
+import numpy as np
+
+pre = json.load(open("preprocessing.json"))
+labels = json.load(open("labels.json"))
+size = pre["input_size"]
+
+
+def load(path):
+    """RGB, shorter side to `size`, centre crop; float32 0..255 (scaling is inside the model)."""
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) / 2, (h - side) / 2
+    img = img.resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side))
+    return np.asarray(img, dtype=np.float32)[None]  # (1, size, size, 3)
+
+
+x = load("photo.jpg")
+'''
+
+_PREDICT = {
+    "keras": """import keras
+
+model = keras.saving.load_model("model.keras", safe_mode=True, compile=False)
+probs = model.predict(x, verbose=0)[0]
+""",
+    "savedmodel": """import tensorflow as tf
+
+model = tf.saved_model.load("saved_model")
+probs = model.serve(tf.constant(x)).numpy()[0]
+""",
+    "tflite": """import tensorflow as tf  # or: from ai_edge_litert.interpreter import Interpreter
+
+interpreter = tf.lite.Interpreter(model_path="model.tflite")
+interpreter.allocate_tensors()
+inp = interpreter.get_input_details()[0]
+out = interpreter.get_output_details()[0]
+interpreter.set_tensor(inp["index"], x)
+interpreter.invoke()
+probs = interpreter.get_tensor(out["index"])[0]
+""",
+    "onnx": """import onnxruntime as ort
+
+session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+probs = session.run(None, {session.get_inputs()[0].name: x})[0][0]
+""",
+}
+
+_FILES = {
+    "keras": "- `model.keras`: the Keras 3 model (load with `safe_mode=True`).",
+    "savedmodel": "- `saved_model/`: a TensorFlow SavedModel; its `serve` function takes images.",
+    "tflite": (
+        "- `model.tflite`: float32.\n"
+        "- `model_float16.tflite`: float16 weights (half the size, nearly the same results).\n"
+        "- `model_dynamic_range.tflite`: int8 weights (a quarter of the size, slightly "
+        "different results)."
+    ),
+    "onnx": "- `model.onnx`: ONNX (opset chosen by the converter); input `image`, NHWC float32.",
+}
+
+
+def readme(*, fmt: str, project: str, version: str, labels: list[str], pre: dict[str, Any]) -> str:
+    example = (
+        _PREPROCESS_SNIPPET
+        + "\n"
+        + _PREDICT[fmt]
+        + ("best = int(probs.argmax())\nprint(labels[best], float(probs[best]))\n")
+    )
+    return f"""# {project}, {version} — {FORMATS[fmt]}
+
+Exported from AI Maker. The model classifies an image into one of {len(labels)} labels:
+{", ".join(labels)}.
+
+## Files
+
+{_FILES[fmt]}
+- `labels.json`: label names; index i is output i.
+- `preprocessing.json`: how to prepare an image.
+
+## Input and output
+
+Input: a batch of RGB images, float32, shape (N, {pre.get("input_size")}, \
+{pre.get("input_size")}, 3), values 0..255. Resize the shorter side to \
+{pre.get("input_size")} px and crop the centre square (bilinear). Scaling
+({pre.get("scaling", "inside the model")}) happens inside the model: do not normalise yourself.
+Output: probabilities (softmax), shape (N, {len(labels)}).
+
+## Example
+
+```python
+{example}```
+"""
+
+
+def _ensure_called(model: Any) -> None:
+    # Keras' exporters trace a model that has run once; a freshly loaded one has not.
+    if not getattr(model, "_called", True):
+        import numpy as np
+
+        shape = tuple(int(d) if d else 1 for d in model.inputs[0].shape)
+        model(np.zeros(shape, np.float32))
+
+
+def keras_to_onnx_bytes(model: Any) -> bytes:
+    """ONNX bytes of a Keras model via Keras' own exporter (tf2onnx under the hood)."""
+    _ensure_called(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        model.export(path, format="onnx", verbose=False)
+        return Path(path).read_bytes()
+
+
+def _savedmodel(model: Any, path: str) -> None:
+    _ensure_called(model)
+    model.export(path, format="tf_saved_model", verbose=False)
+
+
+def _tflite_variants(saved_model_dir: str) -> dict[str, bytes]:
+    import tensorflow as tf
+
+    def convert(optimize: bool, float16: bool) -> bytes:
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+        if optimize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if float16:
+            converter.target_spec.supported_types = [tf.float16]
+        return converter.convert()
+
+    return {
+        "model.tflite": convert(False, False),
+        "model_float16.tflite": convert(True, True),
+        "model_dynamic_range.tflite": convert(True, False),
+    }
+
+
+def build_export(
+    *,
+    model_path: str,
+    fmt: str,
+    out_zip: str,
+    labels: list[str],
+    preprocessing: dict[str, Any],
+    project: str,
+    version: str,
+) -> str:
+    """Write the ZIP for `fmt` to `out_zip` (atomically) and return its path."""
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    import keras
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        files: dict[str, bytes] = {}
+        directories: dict[str, str] = {}
+        if fmt == "keras":
+            files["model.keras"] = Path(model_path).read_bytes()
+        elif fmt == "savedmodel":
+            _savedmodel(model, os.path.join(tmp, "saved_model"))
+            directories["saved_model"] = os.path.join(tmp, "saved_model")
+        elif fmt == "tflite":
+            _savedmodel(model, os.path.join(tmp, "saved_model"))
+            files.update(_tflite_variants(os.path.join(tmp, "saved_model")))
+        else:
+            files["model.onnx"] = keras_to_onnx_bytes(model)
+        files["labels.json"] = json.dumps(labels, indent=1).encode()
+        files["preprocessing.json"] = json.dumps(preprocessing, indent=1).encode()
+        files["README.md"] = readme(
+            fmt=fmt, project=project, version=version, labels=labels, pre=preprocessing
+        ).encode()
+        partial = out_zip + ".partial"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                zf.writestr(name, data)
+            for arcdir, local in directories.items():
+                for root, _dirs, names in os.walk(local):
+                    for name in sorted(names):
+                        full = os.path.join(root, name)
+                        zf.write(full, os.path.join(arcdir, os.path.relpath(full, local)))
+        shutil.move(partial, out_zip)
+    return out_zip

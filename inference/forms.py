@@ -1,0 +1,40 @@
+from django import forms
+
+from inference.models import ModelVersion
+
+
+class PredictForm(forms.Form):
+    image = forms.FileField(
+        label="Image",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+    version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, versions: list[ModelVersion] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [("", "Default")] + [(v.number, v.name) for v in versions]
+
+
+class SetDefaultForm(forms.Form):
+    note = forms.CharField(
+        max_length=500,
+        label="Why this version?",
+        help_text="A short note for the history, e.g. “more hat photos, fewer mix-ups”.",
+        widget=forms.TextInput(attrs={"placeholder": "Why switch?"}),
+    )
+
+
+class RerunForm(forms.Form):
+    version = forms.TypedChoiceField(coerce=int, label="Version")
+
+    def __init__(self, *args, versions: list[ModelVersion] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [(v.number, v.name) for v in versions]
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="Token name",
+        help_text="What will use it, e.g. “shop scanner script”.",
+    )

@@ -1,0 +1,629 @@
+"""Business logic for using models: versions and the default, predictions, re-runs, exports,
+API tokens and rate limits. Views, API, jobs and commands call these."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from datasets.imaging import ImageLimits, ImageRejected, process_image
+from inference import serving
+from inference.models import (
+    DefaultSwitch,
+    ModelVersion,
+    PersonalToken,
+    Prediction,
+    Rerun,
+    RerunItem,
+)
+from projects.models import Job, Project
+from projects.services import JobReporter, job_create
+from training.models import TrainingRun
+
+log = logging.getLogger(__name__)
+
+
+class PredictionError(Exception):
+    """A prediction cannot be made; .message is safe to show; .status the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NoModelVersion(PredictionError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=409)
+
+
+# --- Versions -----------------------------------------------------------------------------
+
+
+def model_version_create_for_run(*, run: TrainingRun) -> ModelVersion | None:
+    """The version of a succeeded run (created with the next number if missing). Idempotent;
+    call it when a run succeeds. Returns None for a run that did not succeed."""
+    if run.status != TrainingRun.Status.SUCCEEDED or not run.artifact_prefix:
+        return None
+    existing = ModelVersion.objects.filter(run=run).first()
+    if existing:
+        return existing
+    for _attempt in range(5):  # two processes numbering at once: the loser retries
+        try:
+            with transaction.atomic():
+                last = ModelVersion.objects.filter(project_id=run.project_id).aggregate(
+                    n=Max("number")
+                )["n"]
+                return ModelVersion.objects.create(
+                    project_id=run.project_id, run=run, number=(last or 0) + 1
+                )
+        except IntegrityError:
+            existing = ModelVersion.objects.filter(run=run).first()
+            if existing:
+                return existing
+    raise RuntimeError(f"Could not number the version of run {run.pk}")
+
+
+def model_versions_sync(*, project: Project) -> None:
+    """Create the versions of succeeded runs that have none yet (in run order), so versions
+    never depend on who finished the run."""
+    missing = TrainingRun.objects.filter(
+        project=project, status=TrainingRun.Status.SUCCEEDED, model_version__isnull=True
+    ).exclude(artifact_prefix="")
+    for run in missing.order_by("finished_at", "number"):
+        model_version_create_for_run(run=run)
+
+
+def model_versions_list(*, project: Project) -> list[ModelVersion]:
+    model_versions_sync(project=project)
+    return list(project.model_versions.select_related("run").order_by("-number"))
+
+
+def model_version_default(*, project: Project) -> ModelVersion | None:
+    model_versions_sync(project=project)
+    return project.model_versions.select_related("run").filter(is_default=True).first()
+
+
+def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersion:
+    """Resolve a version reference: None/"" = the default, "latest", "v3" or 3.
+    Raises NoModelVersion with a message that says what exists."""
+    model_versions_sync(project=project)
+    qs = project.model_versions.select_related("run")
+    if ref is None or ref == "" or ref == "default":
+        version = qs.filter(is_default=True).first()
+        if version is None:
+            if qs.exists():
+                raise NoModelVersion(
+                    "This AI has no default version yet: its owner must publish one first."
+                )
+            raise NoModelVersion("This AI has no trained model yet: train it first.")
+        return version
+    if ref == "latest":
+        version = qs.order_by("-number").first()
+        if version is None:
+            raise NoModelVersion("This AI has no trained model yet: train it first.")
+        return version
+    text = str(ref).strip().lower().removeprefix("v")
+    if not text.isdigit():
+        raise PredictionError(f"Unknown version {ref!r}: use a number like 2, v2 or “latest”.")
+    version = qs.filter(number=int(text)).first()
+    if version is None:
+        raise PredictionError(f"This AI has no version v{int(text)}.", status=404)
+    return version
+
+
+def model_version_set_default(
+    *, version: ModelVersion, user: User | None, note: str, via: str = "web"
+) -> DefaultSwitch:
+    """Make `version` the project's default (publish, or roll back to an older one) and record
+    who did it, when and why."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError("Write a short note saying why you switch versions.")
+    if len(note) > 500:
+        raise ValidationError("Keep the note under 500 characters.")
+    with transaction.atomic():
+        # Lock the project's versions so two switches at once cannot both win.
+        versions = list(
+            ModelVersion.objects.select_for_update().filter(project_id=version.project_id)
+        )
+        current = next((v for v in versions if v.is_default), None)
+        if current is not None and current.pk == version.pk:
+            raise ValidationError(f"{version.name} is already the default.")
+        if current is not None:
+            ModelVersion.objects.filter(pk=current.pk).update(is_default=False)
+        now = timezone.now()
+        ModelVersion.objects.filter(pk=version.pk).update(
+            is_default=True, published_at=version.published_at or now
+        )
+        switch = DefaultSwitch.objects.create(
+            project_id=version.project_id,
+            from_version=current,
+            to_version=version,
+            from_number=current.number if current else None,
+            to_number=version.number,
+            user=user,
+            note=note,
+            via=via,
+        )
+    version.refresh_from_db()
+    if settings.AIMAKER_SERVING_WARM_ON_DEFAULT:
+        # The new default is loaded before the first visitor asks for it.
+        transaction.on_commit(lambda: serving.warm_in_background(version))
+    return switch
+
+
+def model_version_delete(*, version: ModelVersion) -> None:
+    if version.is_default:
+        raise ValidationError("Make another version the default before deleting this one.")
+    exports_delete(version=version)
+    version.delete()
+
+
+def _per_label(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["label"]: row for row in metrics.get("per_label") or [] if "label" in row}
+
+
+def _delta(new: Any, old: Any) -> float | None:
+    if isinstance(new, int | float) and isinstance(old, int | float):
+        return new - old
+    return None
+
+
+def model_version_compare(
+    *, version: ModelVersion, baseline: ModelVersion | None
+) -> dict[str, Any]:
+    """What differs between `version` and `baseline` (usually the current default)."""
+    new_m, old_m = version.metrics, baseline.metrics if baseline else {}
+    metric_rows = []
+    for key, title in (
+        ("val_accuracy", "Validation accuracy"),
+        ("macro_f1", "Macro F1"),
+        ("val_loss", "Validation loss"),
+        ("val_count", "Validation images"),
+    ):
+        new, old = new_m.get(key), old_m.get(key)
+        metric_rows.append({"key": key, "title": title, "new": new, "old": old,
+                            "delta": _delta(new, old)})  # fmt: skip
+    metric_rows.append(
+        {
+            "key": "image_count",
+            "title": "Images in the snapshot",
+            "new": version.run.image_count,
+            "old": baseline.run.image_count if baseline else None,
+            "delta": _delta(version.run.image_count, baseline.run.image_count)
+            if baseline
+            else None,
+        }
+    )
+    params = []
+    if baseline:
+        new_p, old_p = version.run.params or {}, baseline.run.params or {}
+        for key in sorted(set(new_p) | set(old_p)):
+            if new_p.get(key) != old_p.get(key):
+                params.append({"key": key, "new": new_p.get(key), "old": old_p.get(key)})
+    new_labels, old_labels = version.labels, baseline.labels if baseline else []
+    images: dict[str, Any] = {}
+    if baseline:
+        new_snap = {int(i): new_labels[y] for i, y in version.run.snapshot}
+        old_snap = {int(i): old_labels[y] for i, y in baseline.run.snapshot}
+        added = sorted(set(new_snap) - set(old_snap))
+        removed = sorted(set(old_snap) - set(new_snap))
+        relabelled = sorted(i for i in set(new_snap) & set(old_snap) if new_snap[i] != old_snap[i])
+        by_label: dict[str, dict[str, int]] = {}
+        for i in added:
+            by_label.setdefault(new_snap[i], {"added": 0, "removed": 0})["added"] += 1
+        for i in removed:
+            by_label.setdefault(old_snap[i], {"added": 0, "removed": 0})["removed"] += 1
+        images = {
+            "added": len(added),
+            "removed": len(removed),
+            "relabelled": len(relabelled),
+            "unchanged": len(set(new_snap) & set(old_snap)) - len(relabelled),
+            "by_label": dict(sorted(by_label.items())),
+        }
+    new_pl, old_pl = _per_label(new_m), _per_label(old_m)
+    per_label = []
+    for name in list(dict.fromkeys(new_labels + old_labels)):
+        n, o = new_pl.get(name, {}), old_pl.get(name, {})
+        # Per-label accuracy is the recall: the share of that label's images it got right.
+        per_label.append(
+            {
+                "label": name,
+                "new_accuracy": n.get("recall"),
+                "old_accuracy": o.get("recall"),
+                "accuracy_delta": _delta(n.get("recall"), o.get("recall")),
+                "new_f1": n.get("f1"),
+                "old_f1": o.get("f1"),
+                "f1_delta": _delta(n.get("f1"), o.get("f1")),
+                "status": "added"
+                if name not in old_labels and baseline
+                else ("removed" if name not in new_labels else ""),
+            }
+        )
+    return {
+        "metrics": metric_rows,
+        "params": params,
+        "labels_added": [x for x in new_labels if baseline and x not in old_labels],
+        "labels_removed": [x for x in old_labels if x not in new_labels],
+        "images": images,
+        "per_label": per_label,
+    }
+
+
+# --- Predictions --------------------------------------------------------------------------
+
+
+def image_limits() -> ImageLimits:
+    # The data app's limits; originals are decoded at reduced scale (we keep 256 px only).
+    return ImageLimits(
+        max_bytes=settings.AIMAKER_IMAGE_MAX_BYTES,
+        max_pixels=settings.AIMAKER_IMAGE_MAX_PIXELS,
+        original_max_side=512,
+    )
+
+
+def image_read_upload(upload: Any) -> bytes:
+    """Bytes of an uploaded file, refusing oversized ones before reading them whole."""
+    limit = settings.AIMAKER_IMAGE_MAX_BYTES
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise PredictionError(
+            f"The file is too large ({size / 1048576:.1f} MB, limit {limit / 1048576:g} MB).",
+            status=413,
+        )
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise PredictionError(f"The file is too large (limit {limit / 1048576:g} MB).", status=413)
+    return data
+
+
+@dataclass
+class PredictionOutcome:
+    prediction: Prediction | None
+    version: ModelVersion
+    ranked: list[tuple[str, float]]
+    duration_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.prediction.pk if self.prediction else None,
+            "version": self.version.number,
+            "label": self.ranked[0][0],
+            "probability": self.ranked[0][1],
+            "labels": [{"label": name, "probability": p} for name, p in self.ranked],
+            "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+def _rank(labels: list[str], probs: Any) -> list[tuple[str, float]]:
+    pairs = [(name, round(float(p), 6)) for name, p in zip(labels, probs, strict=True)]
+    return sorted(pairs, key=lambda p: -p[1])
+
+
+def prediction_create(
+    *,
+    project: Project,
+    data: bytes,
+    user: User | AnonymousUser | None,
+    version: ModelVersion | None = None,
+    source: str = Prediction.Source.WEB,
+    original_name: str = "",
+    keep: bool = True,
+) -> PredictionOutcome:
+    """Validate the image, predict with `version` (default: the project's default) and keep
+    the prediction (image, version, probabilities, who, when). Raises PredictionError."""
+    started = time.perf_counter()
+    if version is None:
+        version = model_version_get(project=project, ref=None)
+    try:
+        processed = process_image(data, limits=image_limits())
+    except ImageRejected as exc:
+        raise PredictionError(f"This file cannot be used: {exc.reason}.") from None
+    try:
+        model = serving.get_model(version)
+    except serving.ModelUnavailable as exc:
+        raise PredictionError(str(exc), status=503) from None
+    with PILImage.open(io.BytesIO(processed.normalized)) as img:
+        probs = model.predict([img])[0]
+    ranked = _rank(model.labels, probs)
+    prediction = None
+    if keep:
+        stem = f"projects/{project.pk}/predictions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+        image_name = default_storage.save(f"{stem}.jpg", ContentFile(processed.normalized))
+        thumb_name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(processed.thumbnail))
+        prediction = Prediction.objects.create(
+            project=project,
+            version=version,
+            version_number=version.number,
+            user=user if user is not None and user.is_authenticated else None,
+            source=source,
+            image=image_name,
+            thumbnail=thumb_name,
+            sha256=processed.sha256,
+            original_name=(original_name or "")[:255],
+            labels=model.labels,
+            probabilities=[round(float(p), 6) for p in probs],
+            label=ranked[0][0],
+            probability=ranked[0][1],
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+    return PredictionOutcome(
+        prediction=prediction,
+        version=version,
+        ranked=ranked,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def rate_limit_hit(*, key: str, limit: int, window: int) -> bool:
+    """Count one hit for `key`; True while within `limit` hits per `window` seconds.
+    A fixed window in the shared cache (Redis), so every server process counts together."""
+    cache_key = f"ratelimit:{key}:{int(time.time() // window)}"
+    cache.add(cache_key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=window + 5)
+        count = 1
+    return count <= limit
+
+
+def client_ip(request: Any) -> str:
+    # Behind a proxy set SECURE_PROXY_SSL_HEADER-style trust explicitly; REMOTE_ADDR otherwise.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def predict_rate_limit_ok(*, request: Any, project: Project) -> bool:
+    """Visitors of a public AI (anyone but its owner) get a per-IP rate limit."""
+    if request.user.is_authenticated and request.user.pk == project.owner_id:
+        return True
+    return rate_limit_hit(
+        key=f"predict:{client_ip(request)}",
+        limit=settings.AIMAKER_PREDICT_RATE_PER_MINUTE,
+        window=60,
+    )
+
+
+# --- Re-runs ------------------------------------------------------------------------------
+
+
+def rerun_start(*, project: Project, version: ModelVersion, user: User | None) -> Rerun:
+    """Re-run every prediction made so far with `version`, as a background job."""
+    if version.project_id != project.pk:
+        raise ValidationError("That version belongs to another AI.")
+    count = project.predictions.count()
+    if not count:
+        raise ValidationError("There are no predictions to re-run yet.")
+    with transaction.atomic():
+        rerun = Rerun.objects.create(
+            project=project,
+            version=version,
+            version_number=version.number,
+            created_by=user,
+            up_to=timezone.now(),
+            total=count,
+        )
+        job = job_create(
+            project=project,
+            user=user,
+            kind=Job.Kind.RERUN,
+            title=f"Re-run {count} prediction(s) with {version.name}",
+            func="inference.jobs.rerun_predictions",
+            queue="default",
+            params={"rerun_id": rerun.pk},
+            total=count,
+        )
+        rerun.job = job
+        rerun.save(update_fields=["job"])
+    return rerun
+
+
+def rerun_execute(*, rerun: Rerun, reporter: JobReporter) -> dict[str, Any]:
+    """The body of the re-run job: predict every earlier prediction's image with the version."""
+    if rerun.version is None:
+        raise ValueError("The version of this re-run was deleted.")
+    version = ModelVersion.objects.select_related("run").get(pk=rerun.version_id)
+    model = serving.get_model(version)
+    qs = rerun.project.predictions.filter(created_at__lte=rerun.up_to).order_by("id")
+    total = qs.count()
+    done = changed = 0
+    batch: list[Prediction] = []
+
+    def flush() -> None:
+        nonlocal changed
+        images = []
+        for p in batch:
+            with default_storage.open(p.image.name, "rb") as f:
+                images.append(PILImage.open(io.BytesIO(f.read())))
+        probs = model.predict(images)
+        items = []
+        for p, row in zip(batch, probs, strict=True):
+            ranked = _rank(model.labels, row)
+            by_label = dict(zip(model.labels, (float(x) for x in row), strict=True))
+            is_changed = ranked[0][0] != p.label
+            changed += is_changed
+            items.append(
+                RerunItem(
+                    rerun=rerun,
+                    prediction=p,
+                    old_label=p.label,
+                    old_probability=p.probability,
+                    new_label=ranked[0][0],
+                    new_probability=ranked[0][1],
+                    new_probability_of_old=by_label.get(p.label),
+                    changed=is_changed,
+                )
+            )
+        RerunItem.objects.bulk_create(items, ignore_conflicts=True)
+        batch.clear()
+
+    for prediction in qs.iterator(chunk_size=200):
+        batch.append(prediction)
+        if len(batch) >= 32:
+            done += len(batch)
+            flush()
+            reporter.progress(done, total, f"{done} of {total} re-run, {changed} changed")
+    if batch:
+        done += len(batch)
+        flush()
+    reporter.progress(done, total, f"{done} re-run, {changed} changed")
+    Rerun.objects.filter(pk=rerun.pk).update(total=total, changed=changed)
+    return {"rerun_id": rerun.pk, "total": total, "changed": changed}
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+
+def export_name(*, version: ModelVersion, fmt: str) -> str:
+    return f"{version.exports_prefix}{fmt}.zip"
+
+
+def export_filename(*, version: ModelVersion, fmt: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in version.project.name.lower()).strip("-")
+    return f"{slug or 'model'}-{version.name}-{fmt}.zip"
+
+
+def version_preprocessing(*, version: ModelVersion) -> dict[str, Any]:
+    name = version.artifact("preprocessing.json")
+    try:
+        with default_storage.open(name, "rb") as f:
+            return json.loads(f.read())
+    except (FileNotFoundError, OSError, ValueError):
+        model = serving.get_model(version)
+        return {"input_size": model.input_size, "resize": "shorter_side_then_center_crop",
+                "input_range": [0, 255], "color": "RGB", "dtype": "float32"}  # fmt: skip
+
+
+def export_build(*, version: ModelVersion, fmt: str) -> str:
+    """Build the ZIP of `fmt` into storage (if not there yet); returns its storage name."""
+    from inference.export import FORMATS, build_export
+
+    if fmt not in FORMATS:
+        raise ValidationError(f"Unknown export format {fmt!r}.")
+    name = export_name(version=version, fmt=fmt)
+    if default_storage.exists(name):
+        return name
+    local_model, temporary = serving._local_copy(version.model_path)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = build_export(
+                model_path=local_model,
+                fmt=fmt,
+                out_zip=os.path.join(tmp, "export.zip"),
+                labels=version.labels,
+                preprocessing=version_preprocessing(version=version),
+                project=version.project.name,
+                version=version.name,
+            )
+            with open(out, "rb") as f:
+                if not default_storage.exists(name):
+                    default_storage.save(name, File(f, name=os.path.basename(name)))
+    finally:
+        if temporary:
+            os.unlink(local_model)
+    return name
+
+
+def export_ready(*, version: ModelVersion, fmt: str) -> bool:
+    return default_storage.exists(export_name(version=version, fmt=fmt))
+
+
+def export_request(*, version: ModelVersion, fmt: str) -> str | None:
+    """The storage name of a built export, or None after queueing its build (once)."""
+    from inference.export import FORMATS
+
+    if fmt not in FORMATS:
+        raise ValidationError(f"Unknown export format {fmt!r}.")
+    if export_ready(version=version, fmt=fmt):
+        return export_name(version=version, fmt=fmt)
+    import django_rq
+
+    def enqueue() -> None:
+        # A fixed RQ job id: asking again while it builds does not queue it twice.
+        job_id = f"aimaker-export-{version.pk}-{fmt}"
+        queue = django_rq.get_queue("default")
+        existing = queue.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=True) in ("queued", "started"):
+            return
+        queue.enqueue(
+            "inference.jobs.export_build", version.pk, fmt, job_id=job_id, job_timeout=1800
+        )
+
+    transaction.on_commit(enqueue)
+    return None
+
+
+def exports_delete(*, version: ModelVersion) -> None:
+    prefix = version.exports_prefix.rstrip("/")
+    try:
+        _dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, OSError, NotImplementedError):
+        return
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+TOKEN_PREFIX = "aim_"
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(*, user: User, name: str) -> tuple[PersonalToken, str]:
+    """A new token; the secret is returned once and only its hash is stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the token a name, e.g. the script that will use it.")
+    if user.api_tokens.filter(revoked_at__isnull=True).count() >= settings.AIMAKER_MAX_API_TOKENS:
+        raise ValidationError("You have too many tokens: revoke one you no longer use first.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = PersonalToken.objects.create(
+        user=user, name=name[:100], prefix=secret[:12], token_hash=_token_hash(secret)
+    )
+    return token, secret
+
+
+def token_revoke(*, token: PersonalToken) -> PersonalToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_authenticate(*, secret: str) -> PersonalToken | None:
+    token = (
+        PersonalToken.objects.select_related("user")
+        .filter(token_hash=_token_hash(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        # At most one write a minute per token: the hot path stays read-only.
+        PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

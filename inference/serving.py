@@ -1,0 +1,199 @@
+"""The serving process's model cache: a bounded LRU of loaded models, keyed by version.
+
+Loading is slow (seconds) and a model is big, so each process keeps the few most used ones.
+One lock per key makes concurrent first requests load a model once; predictions on a loaded
+model are thread-safe (training.ml's Predictor serialises calls into the Keras graph, ONNX
+Runtime sessions are thread-safe). Keras is imported only when a model is first loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.files.storage import default_storage
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+CacheKey = tuple[int, str]
+
+
+class ModelUnavailable(Exception):
+    """The version's model file is missing or cannot be loaded."""
+
+
+@dataclass
+class LoadedModel:
+    key: CacheKey
+    labels: list[str]
+    input_size: int
+    runtime: str  # "keras" | "onnx"
+    _keras: Any = None  # training.ml Predictor
+    _onnx: Any = None  # onnxruntime.InferenceSession
+    _onnx_input: str = ""
+    loaded_at: float = field(default_factory=time.monotonic)
+
+    def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
+        from training.ml.data import preprocess_image
+
+        return np.stack([preprocess_image(img, self.input_size) for img in images])
+
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        if self._onnx is not None:
+            return np.asarray(self._onnx.run(None, {self._onnx_input: x})[0])
+        return self._keras.predict_array(x)
+
+    def predict(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Probabilities, shape (len(images), len(labels))."""
+        if not images:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return self.predict_array(self.preprocess(images))
+
+
+def _local_copy(name: str) -> tuple[str, bool]:
+    """A local file path for a storage name (a temporary copy for remote storages)."""
+    try:
+        return default_storage.path(name), False
+    except NotImplementedError:
+        suffix = os.path.splitext(name)[1]
+        fd, tmp = tempfile.mkstemp(suffix=suffix)
+        with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as src:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                out.write(chunk)
+        return tmp, True
+
+
+def load_model(*, key: CacheKey, model_path: str, labels: list[str], runtime: str) -> LoadedModel:
+    """Load an app-produced model.keras (safe_mode: no arbitrary code) from storage."""
+    from training.ml.predictor import load_predictor
+
+    if not default_storage.exists(model_path):
+        raise ModelUnavailable("The model file of this version is missing.")
+    local, temporary = _local_copy(model_path)
+    try:
+        predictor = load_predictor(local, warm_up=runtime == "keras")
+    except Exception as exc:  # noqa: BLE001 - a broken file must not become a 500
+        log.exception("cannot load %s", model_path)
+        raise ModelUnavailable("The model of this version cannot be loaded.") from exc
+    finally:
+        if temporary:
+            os.unlink(local)
+    if predictor.num_labels != len(labels):
+        raise ModelUnavailable("The model does not match the labels of its training run.")
+    loaded = LoadedModel(key=key, labels=labels, input_size=predictor.input_size, runtime="keras")
+    loaded._keras = predictor
+    if runtime == "onnx":
+        try:
+            _attach_onnx(loaded, predictor.model)
+        except Exception:  # noqa: BLE001 - the Keras model still serves, only slower
+            log.warning("ONNX conversion of %s failed; serving with Keras", model_path,
+                        exc_info=True)  # fmt: skip
+            predictor.predict_array(np.zeros((1,) + (loaded.input_size,) * 2 + (3,), np.float32))
+    return loaded
+
+
+def _attach_onnx(loaded: LoadedModel, model: Any) -> None:
+    """Convert to ONNX in memory and serve with ONNX Runtime (faster per request on CPU)."""
+    import onnxruntime as ort
+
+    from inference.export import keras_to_onnx_bytes
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = settings.AIMAKER_SERVING_THREADS
+    session = ort.InferenceSession(
+        keras_to_onnx_bytes(model), options, providers=["CPUExecutionProvider"]
+    )
+    size = loaded.input_size
+    loaded._onnx = session
+    loaded._onnx_input = session.get_inputs()[0].name
+    loaded.runtime = "onnx"
+    loaded.predict_array(np.zeros((1, size, size, 3), np.float32))  # warm
+
+
+class ModelCache:
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._models: OrderedDict[CacheKey, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._load_locks: dict[CacheKey, threading.Lock] = {}
+
+    def get(
+        self, *, key: CacheKey, model_path: str, labels: list[str], runtime: str
+    ) -> LoadedModel:
+        with self._lock:
+            model = self._models.get(key)
+            if model is not None:
+                self._models.move_to_end(key)
+                return model
+            load_lock = self._load_locks.setdefault(key, threading.Lock())
+        with load_lock:  # one load per key; other requests for it wait for that one
+            with self._lock:
+                model = self._models.get(key)
+                if model is not None:
+                    return model
+            model = load_model(key=key, model_path=model_path, labels=labels, runtime=runtime)
+            with self._lock:
+                self._models[key] = model
+                self._models.move_to_end(key)
+                while len(self._models) > self.max_size:
+                    evicted, _ = self._models.popitem(last=False)
+                    self._load_locks.pop(evicted, None)
+            return model
+
+    def keys(self) -> list[CacheKey]:
+        with self._lock:
+            return list(self._models)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+            self._load_locks.clear()
+
+
+cache = ModelCache(settings.AIMAKER_SERVING_CACHE_SIZE)
+
+
+def _key(version: Any) -> CacheKey:
+    # The storage location is part of the key: ids can repeat across databases (tests).
+    location = str(getattr(default_storage, "location", "") or default_storage.__class__.__name__)
+    return (version.pk, f"{location}|{version.model_path}")
+
+
+def get_model(version: Any, *, runtime: str | None = None) -> LoadedModel:
+    """The loaded model of a ModelVersion, from the cache or loaded now."""
+    return cache.get(
+        key=_key(version),
+        model_path=version.model_path,
+        labels=version.labels,
+        runtime=runtime or settings.AIMAKER_SERVING_RUNTIME,
+    )
+
+
+def warm_in_background(version: Any) -> threading.Thread:
+    """Load a version into this process's cache without making anyone wait for it."""
+    kwargs = {
+        "key": _key(version),
+        "model_path": version.model_path,
+        "labels": version.labels,
+        "runtime": settings.AIMAKER_SERVING_RUNTIME,
+    }
+
+    def run() -> None:
+        try:
+            cache.get(**kwargs)
+        except Exception:  # noqa: BLE001 - warming is an optimisation; the request will retry
+            log.warning("warming model %s failed", kwargs["key"], exc_info=True)
+
+    thread = threading.Thread(target=run, name=f"warm-model-{version.pk}", daemon=True)
+    thread.start()
+    return thread

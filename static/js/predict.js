@@ -1,0 +1,113 @@
+/* Prediction page: pick, drop or shoot a photo, send it, draw the top labels (Chart.js).
+ * Works without JavaScript too (plain form post); the server-rendered result is drawn the same
+ * way from the #prediction-data JSON. */
+(function () {
+  "use strict";
+  const TOP = 5;
+  let chart = null;
+
+  function el(id) { return document.getElementById(id); }
+
+  function pct(p) { return (100 * p).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1) + "%"; }
+
+  function draw(result) {
+    el("predict-error").classList.add("d-none");
+    el("predict-result").classList.remove("d-none");
+    el("result-title").textContent = result.label;
+    el("result-meta").textContent = pct(result.probability) + " · v" + result.version + " · " +
+      result.duration_ms + " ms";
+    const top = result.labels.slice(0, TOP);
+    const data = {
+      labels: top.map(function (r) { return r.label; }),
+      datasets: [{ label: "Probability", data: top.map(function (r) { return r.probability; }),
+                   backgroundColor: top.map(function (_, i) { return i === 0 ? "#0d6efd" : "#9ec5fe"; }) }],
+    };
+    if (chart) chart.destroy();
+    if (window.Chart) {
+      chart = new window.Chart(el("predict-chart"), {
+        type: "bar",
+        data: data,
+        options: {
+          indexAxis: "y", maintainAspectRatio: false, animation: false,
+          scales: { x: { min: 0, max: 1, ticks: { callback: function (v) { return (100 * v) + "%"; } } } },
+          plugins: { legend: { display: false },
+                     tooltip: { callbacks: { label: function (c) { return pct(c.raw); } } } },
+        },
+      });
+    }
+    const body = el("all-labels").querySelector("tbody");
+    body.innerHTML = "";
+    result.labels.forEach(function (r) {
+      const tr = document.createElement("tr");
+      const a = document.createElement("td"); a.textContent = r.label;
+      const b = document.createElement("td"); b.textContent = pct(r.probability);
+      tr.append(a, b); body.appendChild(tr);
+    });
+    el("predict-chart").dataset.ready = "1";
+  }
+
+  function showError(message) {
+    el("predict-result").classList.add("d-none");
+    const box = el("predict-error");
+    box.textContent = message;
+    box.classList.remove("d-none");
+  }
+
+  function preview(file) {
+    el("file-name").textContent = file ? file.name : "";
+    const img = el("preview");
+    if (file && file.type.indexOf("image/") === 0) {
+      img.src = URL.createObjectURL(file);
+      img.classList.remove("d-none");
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const form = el("predict-form");
+    if (!form) return;
+    const input = el("id_image");
+    const zone = el("drop-zone");
+    const button = el("predict-btn");
+    const initial = JSON.parse(el("prediction-data").textContent);
+    if (initial) draw(initial);
+
+    input.addEventListener("change", function () { preview(input.files[0]); });
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("bg-light"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.remove("bg-light"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      if (e.dataTransfer.files.length) {
+        input.files = e.dataTransfer.files;
+        preview(input.files[0]);
+      }
+    });
+    el("toggle-all").addEventListener("click", function () {
+      const table = el("all-labels");
+      table.classList.toggle("d-none");
+      this.textContent = table.classList.contains("d-none") ? "Show all labels" : "Hide all labels";
+    });
+
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (!input.files.length) { showError("Choose an image file to predict."); return; }
+      button.disabled = true;
+      button.textContent = "Predicting…";
+      fetch(form.dataset.jsonUrl, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+      }).then(function (r) {
+        return r.json().catch(function () { return { error: "The server answered " + r.status + "." }; });
+      }).then(function (data) {
+        if (data.error) showError(data.error); else draw(data);
+      }).catch(function () {
+        showError("Could not reach the server. Check your connection and try again.");
+      }).finally(function () {
+        button.disabled = false;
+        button.textContent = "Predict";
+      });
+    });
+  });
+})();

@@ -1,0 +1,138 @@
+"""Exports: every format loads back with its own runtime and agrees with the served model."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from PIL import Image
+
+from inference import jobs, services, serving
+from inference.models import ModelVersion
+
+from .conftest import colour_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+def served_and_inputs(version):
+    model = serving.get_model(version)
+    imgs = [Image.open(io.BytesIO(colour_jpeg(c, seed=3))) for c in ("red", "green", "blue")]
+    x = model.preprocess(imgs)
+    return model.predict_array(x), x
+
+
+def unzip(version, fmt, tmp_path):
+    name = services.export_build(version=version, fmt=fmt)
+    out = tmp_path / fmt
+    with default_storage.open(name, "rb") as f, zipfile.ZipFile(f) as zf:
+        zf.extractall(out)
+    assert json.loads((out / "labels.json").read_text()) == ["red", "green", "blue"]
+    assert json.loads((out / "preprocessing.json").read_text())["input_size"] == 32
+    readme = (out / "README.md").read_text()
+    assert "```python" in readme and "shorter side" in readme
+    return out
+
+
+def test_it_exports_keras(published, tmp_path):
+    import keras
+
+    expected, x = served_and_inputs(published)
+    out = unzip(published, "keras", tmp_path)
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-3)
+
+
+def test_it_exports_a_savedmodel(published, tmp_path):
+    import tensorflow as tf
+
+    expected, x = served_and_inputs(published)
+    out = unzip(published, "savedmodel", tmp_path)
+    model = tf.saved_model.load(str(out / "saved_model"))
+    np.testing.assert_allclose(model.serve(tf.constant(x)).numpy(), expected, atol=1e-3)
+
+
+def test_it_exports_tflite_with_quantized_variants(published, tmp_path):
+    import tensorflow as tf
+
+    expected, x = served_and_inputs(published)
+    out = unzip(published, "tflite", tmp_path)
+    for name, atol in (("model.tflite", 1e-3), ("model_float16.tflite", 2e-2),
+                       ("model_dynamic_range.tflite", 5e-2)):  # fmt: skip
+        interpreter = tf.lite.Interpreter(model_path=str(out / name))
+        inp = interpreter.get_input_details()[0]
+        interpreter.resize_tensor_input(inp["index"], list(x.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        np.testing.assert_allclose(got, expected, atol=atol, err_msg=name)
+
+
+def test_it_exports_onnx(published, tmp_path):
+    import onnxruntime as ort
+
+    expected, x = served_and_inputs(published)
+    out = unzip(published, "onnx", tmp_path)
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+
+
+def test_it_builds_lazily_in_the_background_then_downloads(
+    owner_client, published, ai, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+
+    class Queue:
+        def fetch_job(self, job_id):
+            return None
+
+        def enqueue(self, func, *args, **kwargs):
+            queued.append((func, args, kwargs["job_id"]))
+
+    import django_rq
+
+    monkeypatch.setattr(django_rq, "get_queue", lambda name: Queue())
+    url = reverse("inference:export", args=[ai.pk, 1, "keras"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.get(url)
+    assert response.status_code == 202 and b"Preparing" in response.content
+    assert queued == [("inference.jobs.export_build", (published.pk, "keras"),
+                       f"aimaker-export-{published.pk}-keras")]  # fmt: skip
+    jobs.export_build(published.pk, "keras")  # what the worker runs
+    response = owner_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as zf:
+        assert {"model.keras", "labels.json", "preprocessing.json", "README.md"} <= set(
+            zf.namelist()
+        )
+
+
+def test_it_is_404_for_others_and_for_public_visitors(other_client, client, published, ai,
+                                                      public_published, public_ai):  # fmt: skip
+    assert other_client.get(reverse("inference:export", args=[ai.pk, 1, "onnx"])).status_code == 404
+    public = reverse("inference:export", args=[public_ai.pk, 1, "onnx"])
+    assert other_client.get(public).status_code == 404
+    assert client.get(public).status_code == 404
+
+
+def test_it_is_404_for_an_unknown_format(owner_client, published, ai):
+    assert (
+        owner_client.get(reverse("inference:export", args=[ai.pk, 1, "pickle"])).status_code == 404
+    )
+
+
+def test_it_deletes_exports_with_the_version(published, make_version, ai, owner,
+                                             django_capture_on_commit_callbacks):  # fmt: skip
+    v2 = make_version(ai)
+    name = services.export_build(version=v2, fmt="keras")
+    assert default_storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_version_delete(version=v2)
+    assert not default_storage.exists(name)
+    assert not ModelVersion.objects.filter(pk=v2.pk).exists()

@@ -1,0 +1,146 @@
+"""The prediction page: upload, result, bad input, no default, public visitors, rate limit."""
+
+import io
+import struct
+import zlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from inference.models import Prediction
+
+from .conftest import colour_jpeg
+
+pytestmark = pytest.mark.django_db
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def url(project):
+    return reverse("inference:predict", args=[project.pk])
+
+
+def upload(data: bytes, name: str = "photo.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
+    """A tiny PNG whose header claims a huge image."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_it_shows_the_form_with_the_camera_input(owner_client, published, ai):
+    response = owner_client.get(url(ai))
+    assert response.status_code == 200
+    assert b'capture="environment"' in response.content and b'accept="image/*"' in response.content
+    assert b"chart.umd.min.js" in response.content
+
+
+def test_it_predicts_and_keeps_the_prediction(owner_client, owner, published, ai):
+    response = owner_client.post(url(ai), {"image": upload(colour_jpeg("red"))}, **JSON)
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["label"] == "red" and data["version"] == 1
+    assert [r["label"] for r in data["labels"]][0] == "red"
+    assert sum(r["probability"] for r in data["labels"]) == pytest.approx(1, abs=1e-4)
+    p = Prediction.objects.get()
+    assert (p.label, p.version, p.user, p.source) == ("red", published, owner, "web")
+    assert p.image.name and len(p.probabilities) == 3 and p.original_name == "photo.jpg"
+
+
+def test_it_renders_the_result_without_javascript(owner_client, published, ai):
+    response = owner_client.post(url(ai), {"image": upload(colour_jpeg("blue"))})
+    assert response.status_code == 200
+    assert b'"label": "blue"' in response.content  # the chart data for predict.js
+
+
+def test_it_uses_a_named_version(owner_client, published, make_version, ai):
+    make_version(ai, model="b")
+    data = owner_client.post(url(ai), {"image": upload(colour_jpeg("red")), "version": 2},
+                             **JSON).json()  # fmt: skip
+    assert (data["version"], data["label"]) == (2, "blue")  # model B permutes
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"hello, I am text", "not an image"),
+        (colour_jpeg("red")[:300], "corrupt"),
+        (png_bomb(), "too large"),
+        (b"", "Choose an image"),
+    ],
+)
+def test_it_explains_bad_input(owner_client, published, ai, data, message):
+    response = owner_client.post(url(ai), {"image": upload(data)}, **JSON)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    page = owner_client.post(url(ai), {"image": upload(data)})
+    assert page.status_code == 400 and message.encode() in page.content
+    assert not Prediction.objects.exists()
+
+
+def test_it_refuses_a_file_over_the_size_limit(owner_client, published, ai, settings):
+    settings.AIMAKER_IMAGE_MAX_BYTES = 1000
+    response = owner_client.post(url(ai), {"image": upload(colour_jpeg("red", (400, 300)))},
+                                 **JSON)  # fmt: skip
+    assert response.status_code == 413 and "too large" in response.json()["error"]
+
+
+def test_it_says_when_there_is_no_default_version(owner_client, make_version, ai):
+    make_version(ai)
+    page = owner_client.get(url(ai))
+    assert b"no default version yet" in page.content
+    response = owner_client.post(url(ai), {"image": upload(colour_jpeg("red"))}, **JSON)
+    assert response.status_code == 409 and "no default version" in response.json()["error"]
+
+
+def test_it_is_404_for_others_on_a_private_project(other_client, client, published, ai):
+    assert other_client.get(url(ai)).status_code == 404
+    assert other_client.post(url(ai), {"image": upload(colour_jpeg("red"))}).status_code == 404
+    assert client.post(url(ai), {"image": upload(colour_jpeg("red"))}).status_code == 404
+
+
+def test_it_lets_anyone_try_a_public_project(client, public_published, public_ai):
+    response = client.post(url(public_ai), {"image": upload(colour_jpeg("green"))}, **JSON)
+    assert response.status_code == 200 and response.json()["label"] == "green"
+    assert Prediction.objects.get().user is None
+
+
+def test_it_rate_limits_visitors_per_ip(
+    client, other_client, public_published, public_ai, settings
+):
+    settings.AIMAKER_PREDICT_RATE_PER_MINUTE = 2
+    for _ in range(2):
+        assert client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}).status_code == 200
+    response = client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}, **JSON)
+    assert response.status_code == 429 and "Too many predictions" in response.json()["error"]
+    page = other_client.post(url(public_ai), {"image": upload(colour_jpeg("red"))})
+    assert page.status_code == 429 and b"Wait a minute" in page.content  # same IP
+
+
+def test_it_does_not_rate_limit_the_owner(owner_client, published, ai, settings):
+    settings.AIMAKER_PREDICT_RATE_PER_MINUTE = 1
+    for _ in range(3):
+        response = owner_client.post(url(ai), {"image": upload(colour_jpeg("red"))})
+        assert response.status_code == 200
+
+
+def test_it_reads_png_with_transparency(owner_client, published, ai):
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGBA", (40, 40), (30, 50, 220, 255)).save(out, "PNG")
+    response = owner_client.post(url(ai), {"image": upload(out.getvalue(), "x.png")}, **JSON)
+    assert response.json()["label"] == "blue"

@@ -1,0 +1,111 @@
+"""The model cache: bounded LRU, one load per model under concurrency, faster runtime parity."""
+
+import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference import serving
+
+from .conftest import colour_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+def images():
+    return [Image.open(io.BytesIO(colour_jpeg(c, seed=i))) for i, c in
+            enumerate(["red", "green", "blue", "red"])]  # fmt: skip
+
+
+def test_it_loads_once_under_concurrent_requests(published, monkeypatch):
+    calls = []
+    real = serving.load_model
+
+    def counting(**kwargs):
+        calls.append(kwargs["key"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(serving, "load_model", counting)
+    cache = serving.ModelCache(2)
+    monkeypatch.setattr(serving, "cache", cache)
+    assert published.run.labels  # loaded here: the threads have no test transaction
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: serving.get_model(published), range(8)))
+    assert len(calls) == 1 and all(m is models[0] for m in models)
+    # Predictions from several threads at once agree.
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda _: models[0].predict(images()), range(8)))
+    assert all(np.allclose(o, outs[0]) for o in outs)
+
+
+def test_it_evicts_the_least_recently_used(ai, make_version, monkeypatch):
+    versions = [make_version(ai) for _ in range(3)]
+    cache = serving.ModelCache(2)
+    monkeypatch.setattr(serving, "cache", cache)
+    for v in versions:
+        serving.get_model(v)
+    assert [k[0] for k in cache.keys()] == [versions[1].pk, versions[2].pk]
+    serving.get_model(versions[1])
+    assert [k[0] for k in cache.keys()] == [versions[2].pk, versions[1].pk]
+
+
+def test_it_warms_a_model_in_the_background(published, monkeypatch):
+    cache = serving.ModelCache(2)
+    monkeypatch.setattr(serving, "cache", cache)
+    serving.warm_in_background(published).join(timeout=60)
+    assert [k[0] for k in cache.keys()] == [published.pk]
+
+
+def test_onnx_runtime_gives_the_same_probabilities_as_keras(published):
+    import keras
+
+    from inference.services import version_preprocessing  # noqa: F401 - import check
+
+    fast = serving.load_model(key=(0, "onnx"), model_path=published.model_path,
+                              labels=published.labels, runtime="onnx")  # fmt: skip
+    assert fast.runtime == "onnx"
+    x = fast.preprocess(images())
+    from django.core.files.storage import default_storage
+
+    model = keras.saving.load_model(default_storage.path(published.model_path), safe_mode=True)
+    reference = np.asarray(model.predict(x, verbose=0))
+    np.testing.assert_allclose(fast.predict_array(x), reference, atol=1e-4)
+    keras_served = serving.get_model(published)
+    np.testing.assert_allclose(keras_served.predict_array(x), reference, atol=1e-4)
+
+
+def test_it_reports_a_missing_model_file(published):
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(published.model_path)
+    with pytest.raises(serving.ModelUnavailable):
+        serving.get_model(published)
+
+
+def test_it_refuses_models_with_code_in_them(published, tmp_path):
+    """safe_mode=True: a Lambda layer (arbitrary code) cannot be loaded."""
+    import keras
+    from django.core.files.storage import default_storage
+
+    inp = keras.Input((32, 32, 3))
+    out = keras.layers.Lambda(lambda t: t[:, 0, 0, :])(inp)
+    path = tmp_path / "evil.keras"
+    keras.Model(inp, out).save(path)
+    default_storage.delete(published.model_path)
+    default_storage.save(published.model_path, open(path, "rb"))  # noqa: SIM115
+    with pytest.raises(serving.ModelUnavailable):
+        serving.get_model(published)
+
+
+def test_it_predicts_a_prediction_in_under_a_second(published):
+    serving.get_model(published)
+    done = threading.Event()
+    from inference import services
+
+    out = services.prediction_create(project=published.project, data=colour_jpeg("red"),
+                                     user=None)  # fmt: skip
+    done.set()
+    assert out.duration_ms < 1000

@@ -1,0 +1,64 @@
+"""The compare-and-publish page: side by side with the default, a note, the audit."""
+
+import pytest
+from django.urls import reverse
+
+from inference.models import DefaultSwitch
+
+pytestmark = pytest.mark.django_db
+
+
+def url(project, number):
+    return reverse("inference:version", args=[project.pk, number])
+
+
+def test_it_compares_with_the_default_and_publishes_with_a_note(
+    owner_client, owner, published, make_version, ai
+):
+    make_version(ai, acc=0.95, params={"epochs": 30})
+    page = owner_client.get(url(ai, 2))
+    assert page.status_code == 200
+    assert b"Compared with the current default, v1" in page.content
+    assert b"epochs" in page.content  # the parameter that differs
+    response = owner_client.post(url(ai, 2), {"note": "more red photos"})
+    assert response.status_code == 302
+    switch = DefaultSwitch.objects.filter(project=ai).first()
+    assert (switch.from_number, switch.to_number, switch.note) == (1, 2, "more red photos")
+    assert switch.user == owner and switch.via == "web"
+
+
+def test_it_rolls_back_with_the_same_action(owner_client, published, make_version, ai, owner):
+    from inference import services
+
+    v2 = make_version(ai)
+    services.model_version_set_default(version=v2, user=owner, note="newer")
+    page = owner_client.get(url(ai, 1))
+    assert b"Roll back to v1" in page.content
+    owner_client.post(url(ai, 1), {"note": "v2 was worse"})
+    assert DefaultSwitch.objects.filter(project=ai).first().is_rollback
+
+
+def test_it_requires_a_note(owner_client, published, make_version, ai):
+    make_version(ai)
+    response = owner_client.post(url(ai, 2), {"note": ""})
+    assert response.status_code == 400
+    assert DefaultSwitch.objects.filter(project=ai).count() == 1
+
+
+def test_it_is_404_for_others_on_a_private_project(other_client, published, ai):
+    assert other_client.get(url(ai, 1)).status_code == 404
+    assert other_client.post(url(ai, 1), {"note": "x"}).status_code == 404
+
+
+def test_it_lets_others_read_but_not_switch_a_public_project(
+    other_client, public_published, make_version, public_ai
+):
+    make_version(public_ai)
+    page = other_client.get(url(public_ai, 2))
+    assert page.status_code == 200 and b"set-default-form" not in page.content
+    assert other_client.post(url(public_ai, 2), {"note": "mine now"}).status_code == 404
+    assert DefaultSwitch.objects.filter(project=public_ai).count() == 1
+
+
+def test_it_is_404_for_an_unknown_version(owner_client, published, ai):
+    assert owner_client.get(url(ai, 9)).status_code == 404

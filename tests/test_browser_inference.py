@@ -1,0 +1,63 @@
+"""In Chromium against the real server: publish a version with a note, predict an uploaded
+photo and see the chart, create an API token."""
+
+import pytest
+from django.urls import reverse
+
+from inference.models import DefaultSwitch, PersonalToken, Prediction
+from tests.inference.conftest import (  # noqa: F401 - fixtures shared with tests/inference
+    _inference_settings,
+    ai,
+    colour_jpeg,
+    make_version,
+    model_files,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_it_publishes_predicts_and_creates_a_token(
+    live_asgi,
+    page,
+    owner,
+    password,
+    ai,  # noqa: F811 - fixture imported above
+    make_version,  # noqa: F811
+    tmp_path,
+):
+    make_version(ai)
+    page.goto(live_asgi + reverse("login"))
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.click("form button:has-text('Log in')")
+    page.wait_for_url("**/projects/")
+
+    page.goto(live_asgi + reverse("projects:detail", args=[ai.pk]))
+    page.click("#use-publish")
+    page.fill("#id_note", "first model, good enough")
+    page.click("#set-default-btn")
+    page.wait_for_selector("#switch-history")
+    assert "first model, good enough" in page.inner_text("#switch-history")
+    switch = DefaultSwitch.objects.get(project=ai)
+    assert (switch.to_number, switch.user) == (1, owner)
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(colour_jpeg("green", (320, 240)))
+    page.goto(live_asgi + reverse("inference:predict", args=[ai.pk]))
+    page.set_input_files("#id_image", str(photo))
+    page.click("#predict-btn")
+    page.wait_for_selector("#predict-chart[data-ready='1']")
+    assert page.inner_text("#result-title") == "green"
+    assert page.evaluate("window.Chart.getChart('predict-chart').data.labels[0]") == "green"
+    page.click("#toggle-all")
+    assert page.locator("#all-labels tbody tr").count() == 3
+    assert Prediction.objects.get(project=ai).label == "green"
+
+    page.goto(live_asgi + reverse("projects:list"))
+    page.click("nav .dropdown-toggle")
+    page.click("text=API tokens")
+    page.fill("#id_name", "scanner")
+    page.click("#token-form button")
+    secret = page.input_value("#token-secret")
+    assert secret.startswith("aim_")
+    assert PersonalToken.objects.get(user=owner).prefix == secret[:12]

@@ -1,0 +1,79 @@
+"""The run page: live state + curves for everyone who may see the project, the evaluation of a
+succeeded run with links to the misclassified images, 404 for others."""
+
+import pytest
+from django.urls import reverse
+
+from datasets.models import Image
+from tests.training.conftest import make_run
+from training.models import EpochMetric
+
+pytestmark = pytest.mark.django_db
+
+
+def url(run):
+    return reverse("training:run", kwargs={"pk": run.project_id, "number": run.number})
+
+
+def succeeded_run(project):
+    images = list(Image.objects.filter(project=project).order_by("pk"))
+    labels = list(project.labels.order_by("pk"))
+    run = make_run(
+        project,
+        snapshot=[[im.pk, [lb.pk for lb in labels].index(im.label_id)] for im in images],
+        best_val_accuracy=0.75,
+        metrics={
+            "val_accuracy": 0.75, "val_loss": 0.5, "val_count": 4, "train_count": 4,
+            "macro_f1": 0.7, "confusion_matrix": [[2, 0], [1, 1]],
+            "per_label": [
+                {"label": "cat", "precision": 0.67, "recall": 1.0, "f1": 0.8, "support": 2},
+                {"label": "dog", "precision": 1.0, "recall": 0.5, "f1": 0.67, "support": 2},
+            ],
+            "misclassified": [{"index": 5, "true": 1, "predicted": 0, "confidence": 0.81}],
+            "doubts": [{"index": 5, "given": 1, "p_given": 0.1, "predicted": 0,
+                        "p_predicted": 0.9}],
+            "image_ids": [im.pk for im in images],
+        },
+    )  # fmt: skip
+    for epoch in (1, 2):
+        EpochMetric.objects.create(
+            run=run, epoch=epoch, loss=1 / epoch, accuracy=0.5, val_loss=1, val_accuracy=0.5
+        )
+    return run, images
+
+
+def test_it_shows_the_evaluation_of_a_succeeded_run(owner_client, ready_project):
+    run, images = succeeded_run(ready_project)
+    response = owner_client.get(url(run))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="confusion-matrix"' in body and 'id="per-label"' in body
+    assert "0.750" in body  # validation accuracy
+    wrong = images[5]
+    detail = reverse("datasets:image_detail", kwargs={"pk": ready_project.pk, "image_pk": wrong.pk})
+    assert detail in body and "predicted cat (0.81)" in body
+    assert reverse("training:doubts", kwargs={"pk": ready_project.pk, "number": 1}) in body
+    assert '"val_loss": 1' in body or '"val_loss": 1.0' in body  # curves embedded for Chart.js
+    assert 'id="cancel-run"' in body  # hidden (d-none) for a finished run, shown live
+
+
+def test_it_shows_a_failed_runs_error_and_retry(owner_client, project):
+    run = make_run(project, status="failed", error="The training worker stopped")
+    body = owner_client.get(url(run)).content.decode()
+    assert "The training worker stopped" in body and 'id="retry-run"' in body
+
+
+def test_it_is_404_for_other_users(other_client, client, project):
+    run = make_run(project)
+    assert other_client.get(url(run)).status_code == 404
+    assert client.get(url(run)).status_code == 404
+    missing = reverse("training:run", kwargs={"pk": project.pk, "number": 99})
+    assert other_client.get(missing).status_code == 404
+
+
+def test_it_lets_others_read_a_public_projects_run_without_controls(other_client, public_project):
+    run = make_run(public_project, status="failed", error="boom")
+    response = other_client.get(url(run))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "boom" in body and 'id="retry-run"' not in body and 'id="cancel-run"' not in body

@@ -1,0 +1,69 @@
+"""Dead workers: a running run whose heartbeat stopped is failed, and the page is told."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from projects.snapshot import project_snapshot
+from tests.training.conftest import make_run
+from training.models import EpochMetric
+from training.monitor import monitor_once
+from training.services import training_runs_fail_stale
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_fails_runs_whose_heartbeat_is_stale(project, settings):
+    now = timezone.now()
+    stale = make_run(project, status="running", heartbeat_at=now - timedelta(seconds=31))
+    alive = make_run(project, status="running", heartbeat_at=now - timedelta(seconds=5))
+    done = make_run(project, status="succeeded", heartbeat_at=now - timedelta(hours=1))
+    assert training_runs_fail_stale() == 1
+    for run in (stale, alive, done):
+        run.refresh_from_db()
+    assert stale.status == "failed" and "training worker stopped" in stale.error
+    assert stale.finished_at is not None
+    assert alive.status == "running" and done.status == "succeeded"
+    assert training_runs_fail_stale() == 0
+
+
+def test_the_monitor_and_the_snapshot_check_heartbeats(project):
+    old = timezone.now() - timedelta(minutes=5)
+    first = make_run(project, status="running", heartbeat_at=old)
+    assert monitor_once() == 1
+    second = make_run(project, status="running", heartbeat_at=old)
+    snapshot = project_snapshot(project)
+    second.refresh_from_db()
+    assert second.status == "failed"
+    states = {r["id"]: r for r in snapshot["training"]["runs"]}
+    assert states[second.pk]["status"] == "failed" and states[first.pk]["status"] == "failed"
+
+
+def test_the_snapshot_carries_runs_and_their_epochs(project):
+    progress = {"epoch": 2, "epochs": 4, "batch": 3, "batches": 6, "loss": 0.5}
+    run = make_run(
+        project, status="running", heartbeat_at=timezone.now(), phase="training", progress=progress
+    )
+    EpochMetric.objects.create(run=run, stage="finetune", epoch=1, loss=0.3)
+    EpochMetric.objects.create(run=run, stage="head", epoch=1, loss=0.9, val_accuracy=0.5)
+    training = project_snapshot(project)["training"]
+    state = training["runs"][0]
+    assert state["id"] == run.pk and state["status"] == "running" and state["epoch"] == 2
+    assert state["batch"] == 3 and state["loss"] == 0.5 and 0 < state["percent"] < 100
+    assert [(e["stage"], e["epoch"]) for e in training["epochs"][str(run.pk)]] == [
+        ("head", 1), ("finetune", 1),
+    ]  # fmt: skip
+
+
+def test_the_monitor_loop_checks_until_stopped(project):
+    import threading
+
+    from training.monitor import monitor_loop
+
+    run = make_run(project, status="running", heartbeat_at=timezone.now() - timedelta(hours=1))
+    stop = threading.Event()
+    stop.set()  # one check, then return
+    monitor_loop(stop, 0)
+    run.refresh_from_db()
+    assert run.status == "failed"

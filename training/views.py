@@ -1,0 +1,239 @@
+"""Training pages: start form, run page (live curves, evaluation), history, doubts."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from projects.access import get_project_for_owner, get_project_for_viewer
+from projects.models import Project
+from training import services
+from training.forms import TrainingStartForm
+from training.models import TrainingRun
+
+HISTORY_LIMIT = 50
+
+
+def project_panel(request: HttpRequest, project: Project) -> dict[str, Any]:
+    """Context of the "3. Train" card on the project page."""
+    services.training_runs_fail_stale(project=project)
+    latest = project.runs.defer("snapshot", "metrics").first()
+    return {
+        "training_latest": latest,
+        "training_latest_state": services.training_run_state(run=latest) if latest else None,
+        "training_problems": services.training_problems(project=project),
+        "training_run_count": project.runs.count(),
+    }
+
+
+def _run(project: Project, number: int) -> TrainingRun:
+    return get_object_or_404(TrainingRun, project=project, number=number)
+
+
+def training_start(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    form = TrainingStartForm(request.POST or None)
+    problems = services.training_problems(project=project)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                run = services.training_run_start(
+                    project=project, user=request.user, params=form.params()
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                messages.success(request, f"Run #{run.number} is queued: watch it learn here.")
+                return redirect("training:run", pk=project.pk, number=run.number)
+        status = 400
+    return render(
+        request,
+        "training/start.html",
+        {
+            "project": project,
+            "form": form,
+            "problems": problems,
+            "counts": services.training_label_counts(project=project),
+        },
+        status=status,
+    )
+
+
+def _image_links(project_id: int, image_ids: list[int]) -> dict[int, dict[str, str | None]]:
+    """Thumbnail and gallery links of images, None where the datasets app offers none (yet)."""
+    from datasets.models import Image
+
+    existing = set(
+        Image.objects.filter(project_id=project_id, pk__in=image_ids).values_list("pk", flat=True)
+    )
+    links: dict[int, dict[str, str | None]] = {}
+    for image_id in image_ids:
+        if image_id not in existing:
+            links[image_id] = {"detail": None, "thumb": None}
+            continue
+        kwargs = {"pk": project_id, "image_pk": image_id}
+        links[image_id] = {
+            "detail": _reverse_first([("datasets:image_detail", kwargs)]),
+            "thumb": _reverse_first(
+                [
+                    ("datasets:image_file", {**kwargs, "kind": "thumbnail"}),
+                    ("datasets:image_thumbnail", kwargs),
+                    ("datasets:image_file", kwargs),
+                ]
+            ),
+        }
+    return links
+
+
+def _reverse_first(candidates: list[tuple[str, dict[str, Any]]]) -> str | None:
+    for name, kwargs in candidates:
+        try:
+            return reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _gallery_url(project_id: int, query: str = "") -> str | None:
+    url = _reverse_first([("datasets:gallery", {"pk": project_id})])
+    return f"{url}?{query}" if url and query else url
+
+
+def _image_id(run: TrainingRun, index: int) -> int | None:
+    ids = run.metrics.get("image_ids") or [image_id for image_id, _ in run.snapshot]
+    return ids[index] if 0 <= index < len(ids) else None
+
+
+def _evaluation(run: TrainingRun) -> dict[str, Any] | None:
+    m = run.metrics or {}
+    if run.status != TrainingRun.Status.SUCCEEDED or not m:
+        return None
+    labels = run.labels
+    matrix = m.get("confusion_matrix") or []
+    rows = []
+    for i, counts in enumerate(matrix):
+        total = sum(counts) or 1
+        cells = [
+            {"n": n, "alpha": round(n / total, 2), "diag": i == j} for j, n in enumerate(counts)
+        ]
+        rows.append({"label": labels[i] if i < len(labels) else i, "cells": cells})
+    wrong = m.get("misclassified") or []
+    ids = [_image_id(run, w["index"]) for w in wrong]
+    links = _image_links(run.project_id, [i for i in ids if i is not None])
+    misclassified = [
+        {
+            **w,
+            "image_id": image_id,
+            "true_label": labels[w["true"]],
+            "predicted_label": labels[w["predicted"]],
+            "links": links.get(image_id, {}) if image_id else {},
+        }
+        for w, image_id in zip(wrong, ids, strict=True)
+    ]
+    return {
+        "val_accuracy": m.get("val_accuracy"),
+        "val_loss": m.get("val_loss"),
+        "val_count": m.get("val_count"),
+        "train_count": m.get("train_count"),
+        "macro_f1": m.get("macro_f1"),
+        "labels": labels,
+        "confusion": rows,
+        "per_label": m.get("per_label") or [],
+        "misclassified": misclassified,
+        "doubt_count": len(m.get("doubts") or []),
+    }
+
+
+def run_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    project = get_project_for_viewer(request, pk)
+    services.training_runs_fail_stale(project=project)
+    run = _run(project, number)
+    context = {
+        "project": project,
+        "run": run,
+        "is_owner": request.user == project.owner,
+        "state": services.training_run_state(run=run),
+        "epochs": services.training_run_epochs(run=run),
+        "evaluation": _evaluation(run),
+        "params": sorted(run.params.items()),
+    }
+    return render(request, "training/run_detail.html", context)
+
+
+@require_POST
+def run_cancel(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    run = _run(project, number)
+    if run.is_active:
+        services.training_run_cancel(run=run)
+        messages.info(request, f"Cancelling run #{run.number}.")
+    return redirect("training:run", pk=project.pk, number=run.number)
+
+
+@require_POST
+def run_retry(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    run = _run(project, number)
+    try:
+        new = services.training_run_retry(run=run, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("training:run", pk=project.pk, number=run.number)
+    messages.success(request, f"Run #{new.number} retries run #{run.number}.")
+    return redirect("training:run", pk=project.pk, number=new.number)
+
+
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_viewer(request, pk)
+    services.training_runs_fail_stale(project=project)
+    runs = list(
+        project.runs.select_related("retry_of")
+        .defer("snapshot", "metrics", "retry_of__snapshot", "retry_of__metrics")
+        .prefetch_related("epochs")[:HISTORY_LIMIT]
+    )
+    curves = {
+        str(r.pk): {"number": r.number, "epochs": services.training_run_epochs(run=r)} for r in runs
+    }
+    context = {
+        "project": project,
+        "runs": runs,
+        "states": {r.pk: services.training_run_state(run=r) for r in runs},
+        "curves": curves,
+        "is_owner": request.user == project.owner,
+    }
+    return render(request, "training/history.html", context)
+
+
+def doubts(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """ "Check these labels": the training images whose label the model doubts most."""
+    project = get_project_for_viewer(request, pk)
+    run = _run(project, number)
+    items = []
+    raw = (run.metrics or {}).get("doubts") or []
+    ids = [_image_id(run, d["index"]) for d in raw]
+    links = _image_links(project.pk, [i for i in ids if i is not None])
+    for d, image_id in zip(raw, ids, strict=True):
+        items.append(
+            {
+                **d,
+                "image_id": image_id,
+                "given_label": run.labels[d["given"]],
+                "predicted_label": run.labels[d["predicted"]],
+                "links": links.get(image_id, {}) if image_id else {},
+            }
+        )
+    present = [str(i["image_id"]) for i in items if i["links"].get("detail")]
+    context = {
+        "project": project,
+        "run": run,
+        "items": items,
+        "is_owner": request.user == project.owner,
+        "gallery_url": _gallery_url(project.pk, "ids=" + ",".join(present)) if present else None,
+    }
+    return render(request, "training/doubts.html", context)
