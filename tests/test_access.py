@@ -15,13 +15,17 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from inference.models import ModelVersion, PersonalToken, Prediction, Rerun
 from projects.models import Job, Label, Project
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 
 # URLs that are not about one project: covered by their own tests.
-GLOBAL_PREFIXES = ("admin:", "django_rq:", "api-", "api:", "schema", "docs")
+# The API has its own per-endpoint tests with another user's token (tests/inference/).
+GLOBAL_PREFIXES = ("admin:", "django_rq:", "api-", "api:", "schema", "docs", "tokens:")
 GLOBAL_NAMES = {
     "home", "signup", "login", "logout", "password_change", "password_change_done",
     "password_reset", "password_reset_done", "password_reset_confirm",
@@ -34,9 +38,15 @@ PUBLIC_READ = {
     "datasets:gallery",
     "datasets:image_detail",
     "datasets:image_file",
+    "training:history",
+    "training:run",
+    "training:doubts",
+    "inference:versions",
+    "inference:version",
+    "inference:predict",
 }
-# Actions anyone may POST on a public project (trying the model), rate limited.
-PUBLIC_ACTIONS: set[str] = set()
+# Actions anyone may POST on a public project: trying the model (rate limited per visitor).
+PUBLIC_ACTIONS = {"inference:predict"}
 
 
 @dataclass
@@ -76,6 +86,18 @@ def _objects_for(project: Project, owner) -> dict[str, int | str]:
     label = project.labels.first() or Label.objects.create(project=project, name="cat")
     job = Job.objects.create(project=project, created_by=owner, kind="import", title="Import")
     (image,) = add_images(project, label, 1)
+    run = TrainingRun.objects.create(
+        project=project, number=1, status=TrainingRun.Status.SUCCEEDED, labels=["cat"],
+        artifact_prefix=f"projects/{project.pk}/runs/1/",
+    )  # fmt: skip
+    version = ModelVersion.objects.create(project=project, run=run, number=1)
+    prediction = Prediction.objects.create(
+        project=project, version=version, version_number=1, labels=["cat"],
+        probabilities=[1.0], label="cat", probability=1.0, sha256="0" * 64,
+    )  # fmt: skip
+    rerun = Rerun.objects.create(
+        project=project, version=version, version_number=1, created_by=owner, up_to=timezone.now()
+    )
     return {
         "pk": project.pk,
         "label_pk": label.pk,
@@ -83,6 +105,10 @@ def _objects_for(project: Project, owner) -> dict[str, int | str]:
         "image_pk": image.pk,
         "kind": "thumbnail",
         "token": "0123456789abcdef0123456789abcdef",
+        "number": 1,  # run #1 and version v1
+        "fmt": "keras",
+        "rerun_pk": rerun.pk,
+        "prediction_pk": prediction.pk,
     }
 
 
@@ -177,3 +203,14 @@ def test_the_owner_can_open_every_read_url(owner, project):
     for route in project_routes():
         if route.name in PUBLIC_READ:
             assert client.get(_url(route, values)).status_code == 200, route.name
+
+
+def test_another_user_gets_404_revoking_someone_elses_token(owner, other):
+    from django.urls import reverse
+
+    token = PersonalToken.objects.create(user=owner, name="ci", prefix="abc", token_hash="1" * 64)
+    client = Client()
+    client.force_login(other)
+    assert client.post(reverse("tokens:revoke", args=[token.pk])).status_code == 404
+    token.refresh_from_db()
+    assert token.is_active

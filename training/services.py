@@ -706,6 +706,11 @@ def training_run_execute(
     )
     beat.join(timeout=2)
     run.refresh_from_db()
+    if run.status == TrainingRun.Status.SUCCEEDED:
+        # Every succeeded run yields a model version (v1, v2, ...) the owner can publish.
+        from inference.services import model_version_create_for_run
+
+        model_version_create_for_run(run=run)
     training_run_notify(run)
     return run
 

@@ -3,6 +3,7 @@ provider_fixtures) with ids and image URLs unique per query, and the images them
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,10 +48,11 @@ def serve_openverse(
     images: Callable[[int], bytes] | None = None,
     handlers: dict[int, Callable[[Request], Response]] | None = None,
     fail_from_page: int | None = None,
+    delay: float = 0.0,
 ) -> list[dict]:
     """Answer `query` with `count` results over pages of 20, then an empty page; serve each
     image (distinct per query and index), or let handlers[index] answer for it. Pages from
-    `fail_from_page` on answer HTTP 503."""
+    `fail_from_page` on answer HTTP 503. `delay` slows each image down like a real network."""
     base = image_base(server)
     seed0 = zlib.crc32(query.encode()) % 2000  # distinct bytes across queries
     make = images or (lambda i: image_bytes(seed0 + i))
@@ -78,9 +80,19 @@ def serve_openverse(
         request = server.expect_request(result["url"].removeprefix(base))
         if handlers and i in handlers:
             request.respond_with_handler(handlers[i])
+        elif delay:
+            request.respond_with_handler(_slow(make(i), delay))
         else:
             request.respond_with_data(make(i), content_type="image/jpeg")
     return results
+
+
+def _slow(data: bytes, delay: float) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        time.sleep(delay)
+        return Response(data, content_type="image/jpeg")
+
+    return handler
 
 
 def use_openverse(settings, server: HTTPServer) -> None:

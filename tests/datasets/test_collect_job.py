@@ -332,10 +332,13 @@ async def test_a_real_worker_streams_per_label_progress(
 
     from tests.projects.wsutil import communicator, receive_until, session_cookie
 
-    serve_openverse(image_server, "cat", 30)
-    serve_openverse(image_server, "dog", 30)
+    # As slow as a real network, so progress has time to be seen between the start and end.
+    serve_openverse(image_server, "cat", 30, delay=0.08)
+    serve_openverse(image_server, "dog", 30, delay=0.08)
     labels = await sync_to_async(_labels)(project)
-    with collect_worker_running(image_server, tmp_path / "worker.log") as worker:
+    with collect_worker_running(
+        image_server, tmp_path / "worker.log", AIMAKER_COLLECT_CONCURRENCY="2"
+    ) as worker:
         comm = communicator(project.pk, session=session_cookie(owner_client))
         connected, _ = await comm.connect()
         assert connected
