@@ -2,7 +2,7 @@
 
     python -m bench.serve                 # trains a small model in a throw-away data dir
     python -m bench.serve --project 3     # uses project 3 (its default version) of your data dir
-    python -m bench.serve --runtime onnx  # serve with ONNX Runtime instead of Keras
+    python -m bench.serve --runtime keras  # serve with Keras instead of ONNX Runtime
 
 Measures one client (latency p50/p95) and 4 concurrent clients (predictions per second) with
 an ordinary photo. The last line printed is one JSON object: p50_ms, p95_ms, rps_4_clients,
@@ -136,7 +136,7 @@ def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: in
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=int, help="use this project of your data dir")
-    parser.add_argument("--runtime", choices=["keras", "onnx"], default="keras")
+    parser.add_argument("--runtime", choices=["keras", "onnx"], default="onnx")
     parser.add_argument("--requests", type=int, default=100, help="single-client requests")
     parser.add_argument("--concurrent-requests", type=int, default=200)
     parser.add_argument("--photo", type=Path, help="default: a clothing-small validation photo")

@@ -374,6 +374,11 @@ class _Collector:
         if isinstance(data, str):
             self.reject(run, candidate, data)
             return
+        if not Label.objects.filter(pk=run.label.pk).exists():
+            # The owner deleted the label meanwhile: stop searching and downloading for it.
+            run.buffer.clear()
+            run.tally.exhausted = True
+            return
         outcome = image_ingest(
             project=self.project,
             label=run.label,

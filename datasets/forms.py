@@ -3,6 +3,31 @@ from django import forms
 from projects.models import Label, Project
 
 MAX_SELECTED = 1000  # images per bulk action; a page shows far fewer
+ID_MAX = 2**63 - 1  # a BIGINT: larger values overflow SQLite's driver in `pk__in` lookups
+
+
+def parse_id(value: object) -> int | None:
+    """A database id typed by a user, or None. ASCII digits only: "²".isdigit() is True, yet
+    int("²") raises."""
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= ID_MAX else None
+
+
+class IdsModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids out of the database range as invalid choices instead of crashing."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if parse_id(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
 
 
 class ImagesActionForm(forms.Form):
@@ -26,9 +51,10 @@ class ImagesActionForm(forms.Form):
                 piece = piece.strip()
                 if not piece:
                     continue
-                if not piece.isdigit():
+                number = parse_id(piece)
+                if number is None:
                     raise forms.ValidationError("Invalid image selection.")
-                ids.append(int(piece))
+                ids.append(number)
         if not ids:
             raise forms.ValidationError("Select at least one image.")
         if len(ids) > MAX_SELECTED:

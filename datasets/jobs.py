@@ -15,6 +15,9 @@ def import_archive(job_id: int) -> None:
 
     def work(job: Job, reporter: JobReporter) -> dict:
         params = job.params
+        if not Path(params["archive_path"]).exists():
+            # E.g. the plan was confirmed twice: the first import used and removed the upload.
+            raise ValueError("This upload was already imported or has expired: upload it again.")
         loose_id = params.get("loose_label_id")
         loose = Label.objects.filter(project=job.project, pk=loose_id).first() if loose_id else None
         report = dataset_import_archive(

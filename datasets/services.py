@@ -186,6 +186,8 @@ def _store(
 ) -> IngestOutcome:
     """Save the row and its three files. Runs on one thread (the database side of an import)."""
     near = (phash_index or PhashIndex(project)).find(processed.phash)
+    if near is not None and not Image.objects.filter(pk=near).exists():
+        near = None  # deleted since the index was loaded: a link would break the foreign key
     provenance = {k: str(v or "") for k, v in (provenance or {}).items() if k in PROVENANCE_FIELDS}
     image = Image(
         project=project,
@@ -257,10 +259,9 @@ def image_ingest(
     existing = Image.objects.filter(project=project, sha256=sha).select_related("label").first()
     if existing is not None:
         return IngestOutcome("duplicate", name, existing, _duplicate_reason(existing.label.name))
-    try:
-        processed = process_image(data, limits=image_limits())
-    except ImageRejected as exc:
-        return IngestOutcome("rejected", name, reason=exc.reason)
+    processed = _process(data, image_limits())
+    if isinstance(processed, str):
+        return IngestOutcome("rejected", name, reason=processed)
     return _store(
         project=project,
         label=label,

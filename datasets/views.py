@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from datasets import services
 from datasets.archive import ArchiveRejected
-from datasets.forms import ImagesActionForm, ZipPlanForm
+from datasets.forms import ImagesActionForm, ZipPlanForm, parse_id
 from datasets.models import Image
 from datasets.uploads import ArchiveUploadHandler, StoredArchive, archive_path, sweep_stale
 from projects.access import get_project_for_owner, get_project_for_viewer
@@ -36,12 +36,8 @@ IDS_FILTER_MAX = 500
 # --- Gallery ------------------------------------------------------------------------------
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _parse_ids(raw: str) -> list[int]:
-    return [int(p) for p in raw.split(",") if p.strip().isdigit()][:IDS_FILTER_MAX]
+    return [i for p in raw.split(",") if (i := parse_id(p)) is not None][:IDS_FILTER_MAX]
 
 
 @require_GET
@@ -53,7 +49,7 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
     summary = services.dataset_summary(project)
     labels = list(project.labels.all())
     label = None
-    label_id = _int_or_none(request.GET.get("label"))
+    label_id = parse_id(request.GET.get("label"))
     if label_id is not None:
         label = next((lb for lb in labels if lb.pk == label_id), None)
         if label is None:
@@ -69,8 +65,8 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
     if near:
         qs = qs.filter(near_duplicate_of__isnull=False)
     size = settings.AIMAKER_GALLERY_PAGE_SIZE
-    before = _int_or_none(request.GET.get("before"))
-    after = _int_or_none(request.GET.get("after"))
+    before = parse_id(request.GET.get("before"))
+    after = parse_id(request.GET.get("after"))
     if after is not None:
         rows = list(qs.filter(pk__gt=after).order_by("id").select_related("label")[: size + 1])
         has_newer = len(rows) > size
@@ -194,7 +190,7 @@ def _jobs(project: Project) -> list[Job]:
 def upload(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
     labels = list(project.labels.all())
-    selected = _int_or_none(request.GET.get("label"))
+    selected = parse_id(request.GET.get("label"))
     context = {
         "project": project,
         "labels": labels,
@@ -218,7 +214,7 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
     project = get_project_for_owner(request, pk)
     try:
         files = request.FILES.getlist("files")
-        label_id = _int_or_none(request.POST.get("label"))
+        label_id = parse_id(request.POST.get("label"))
     except (SuspiciousOperation, RequestDataTooBig) as exc:  # e.g. > 100 files in one request
         return _json_error(f"The upload was refused: {exc}. Send fewer files at once.")
     if not project.labels.exists():

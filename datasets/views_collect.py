@@ -20,12 +20,13 @@ from datasets.collect import (
     collect_provider_choices,
     collection_start,
 )
+from datasets.forms import IdsModelMultipleChoiceField
 from projects.access import get_project_for_owner
 from projects.models import Job, Label, Project
 
 
 class CollectForm(forms.Form):
-    labels = forms.ModelMultipleChoiceField(
+    labels = IdsModelMultipleChoiceField(
         queryset=Label.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={

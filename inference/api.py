@@ -150,15 +150,12 @@ class RunList(generics.ListAPIView):
         form.is_valid(raise_exception=True)
         from training import services as training_services
 
-        start = getattr(training_services, "training_run_start", None)
-        if start is None:
-            return Response({"detail": "Training is not available."}, status=503)
         try:
-            run = start(project=project, user=request.user, params=form.validated_data["params"])
+            run = training_services.training_run_start(
+                project=project, user=request.user, params=form.validated_data["params"]
+            )
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=400)
-        except ValueError as exc:
-            return Response({"detail": str(exc)}, status=400)
         return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

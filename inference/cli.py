@@ -28,7 +28,7 @@ def resolve_project(ref: str, owner: str | None = None) -> Project:
     qs = Project.objects.select_related("owner")
     if owner:
         qs = qs.filter(owner__username=owner)
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():  # "²".isdigit() is True, int("²") fails
         by_id = qs.filter(pk=int(ref)).first()
         if by_id:
             return by_id

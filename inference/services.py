@@ -124,7 +124,7 @@ def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersio
             raise NoModelVersion("This AI has no trained model yet: train it first.")
         return version
     text = str(ref).strip().lower().removeprefix("v")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, int("²") fails
         raise PredictionError(f"Unknown version {ref!r}: use a number like 2, v2 or “latest”.")
     version = qs.filter(number=int(text)).first()
     if version is None:
@@ -550,7 +550,10 @@ def export_ready(*, version: ModelVersion, fmt: str) -> bool:
 
 
 def export_request(*, version: ModelVersion, fmt: str) -> str | None:
-    """The storage name of a built export, or None after queueing its build (once)."""
+    """The storage name of a built export, or None after queueing its build (once).
+
+    Raises ValidationError when the last build failed (asking again retries) or the queue is
+    unavailable, so the waiting page never waits forever."""
     from inference.export import FORMATS
 
     if fmt not in FORMATS:
@@ -558,19 +561,30 @@ def export_request(*, version: ModelVersion, fmt: str) -> str | None:
     if export_ready(version=version, fmt=fmt):
         return export_name(version=version, fmt=fmt)
     import django_rq
+    from redis.exceptions import RedisError
 
-    def enqueue() -> None:
-        # A fixed RQ job id: asking again while it builds does not queue it twice.
-        job_id = f"aimaker-export-{version.pk}-{fmt}"
+    # A fixed RQ job id: asking again while it builds does not queue it twice.
+    job_id = f"aimaker-export-{version.pk}-{fmt}"
+    try:
         queue = django_rq.get_queue("default")
         existing = queue.fetch_job(job_id)
-        if existing is not None and existing.get_status(refresh=True) in ("queued", "started"):
-            return
+        status = existing.get_status(refresh=True) if existing is not None else None
+        if status in ("queued", "started", "deferred", "scheduled"):
+            return None
+        if status == "failed":
+            existing.delete()  # forget it: the next request builds it again
+            raise ValidationError(
+                f"Building the {FORMATS[fmt]} export of {version.name} failed. Try again, or "
+                "pick another format."
+            )
         queue.enqueue(
             "inference.jobs.export_build", version.pk, fmt, job_id=job_id, job_timeout=1800
         )
-
-    transaction.on_commit(enqueue)
+    except RedisError:
+        log.warning("could not queue the export of version %s", version.pk, exc_info=True)
+        raise ValidationError(
+            "The job queue is unavailable, so the export cannot be built now. Try again later."
+        ) from None
     return None
 
 

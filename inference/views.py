@@ -86,7 +86,11 @@ def export(request: HttpRequest, pk: int, number: int, fmt: str) -> HttpResponse
     version = _version(project, number)
     if fmt not in FORMATS:
         raise Http404("No such export format.")
-    name = services.export_request(version=version, fmt=fmt)
+    try:
+        name = services.export_request(version=version, fmt=fmt)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("inference:version", pk=project.pk, number=version.number)
     if name is None:  # being built in the background: this page reloads until it is ready
         context = {"project": project, "version": version, "fmt": fmt, "title": FORMATS[fmt]}
         return render(request, "inference/export_building.html", context, status=202)

@@ -168,10 +168,20 @@ def job_create(
     )
 
     def enqueue() -> None:
-        rq_job = django_rq.get_queue(queue).enqueue(
-            func, job.pk, job_id=f"aimaker-job-{job.pk}", job_timeout=timeout
-        )
-        Job.objects.filter(pk=job.pk).update(rq_job_id=rq_job.id)
+        try:
+            rq_job = django_rq.get_queue(queue).enqueue(
+                func, job.pk, job_id=f"aimaker-job-{job.pk}", job_timeout=timeout
+            )
+        except Exception:  # noqa: BLE001 - e.g. Redis down: end the row, never leave it queued
+            log.exception("could not enqueue job %s", job.pk)
+            Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+                status=Job.Status.FAILED,
+                error="The job could not be queued (the queue is unreachable). Try again.",
+                finished_at=timezone.now(),
+            )
+            job.refresh_from_db()
+        else:
+            Job.objects.filter(pk=job.pk).update(rq_job_id=rq_job.id)
         job_notify(job)
 
     transaction.on_commit(enqueue)
@@ -197,17 +207,38 @@ def job_cancel(*, job: Job) -> Job:
     return job
 
 
+LOST_AFTER = timedelta(seconds=60)
+LOST_MESSAGE = "This job was lost from the queue (was Redis restarted?). Start it again."
+
+
+def rq_job_lost(rq_job_id: str, *, queue: str = "default") -> bool:
+    """True when the queue no longer knows this job: it can never run (e.g. Redis restarted
+    without persistence, or it was never enqueued)."""
+    from rq.job import Job as RQJob
+
+    if not rq_job_id:
+        return True
+    try:
+        return not RQJob.exists(rq_job_id, connection=django_rq.get_connection(queue))
+    except Exception:  # noqa: BLE001 - Redis down: we cannot tell, so do not fail anything
+        return False
+
+
 def jobs_fail_stale(*, project: Project | None = None) -> int:
-    """Mark jobs whose worker stopped sending heartbeats as failed (a killed worker)."""
-    qs = Job.objects.filter(status=Job.Status.RUNNING, updated_at__lt=timezone.now() - STALE_AFTER)
+    """Mark as failed the jobs that can never finish: running ones whose worker stopped
+    sending heartbeats (killed), and queued ones the queue lost."""
+    now = timezone.now()
+    running = Job.objects.filter(status=Job.Status.RUNNING, updated_at__lt=now - STALE_AFTER)
+    queued = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=now - LOST_AFTER)
     if project is not None:
-        qs = qs.filter(project=project)
+        running, queued = running.filter(project=project), queued.filter(project=project)
+    failures = [(job, "The worker running this job stopped responding. Start it again.")
+                for job in running]  # fmt: skip
+    failures += [(job, LOST_MESSAGE) for job in queued if rq_job_lost(job.rq_job_id)]
     count = 0
-    for job in qs:
-        count += Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-            status=Job.Status.FAILED,
-            error="The worker running this job stopped responding. Start it again.",
-            finished_at=timezone.now(),
+    for job, error in failures:
+        count += Job.objects.filter(pk=job.pk, status=job.status).update(
+            status=Job.Status.FAILED, error=error, finished_at=timezone.now()
         )
         job.refresh_from_db()
         job_notify(job)

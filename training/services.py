@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from projects.models import Label, Project
 from projects.notify import notify_project
+from projects.services import LOST_AFTER, rq_job_lost
 from training.ml.types import TrainParams
 from training.models import EpochMetric, TrainingRun
 
@@ -88,31 +89,13 @@ def training_label_counts(*, project: Project) -> list[tuple[Label, int]]:
 
 def training_problems(*, project: Project) -> list[str]:
     """Why the project cannot be trained now (empty: ready)."""
-    try:
-        from datasets.services import dataset_summary
-    except ImportError:  # the datasets app's summary is the reference; this is the fallback
-        dataset_summary = None
-    if dataset_summary is not None:
-        summary = dataset_summary(project)
-        problems = list(summary["problems"])
-        with_images = sum(1 for row in summary["labels"] if row["count"])
-        if with_images < 2 and len(summary["labels"]) >= 2:
-            problems.insert(0, "Training needs at least two labels with images.")
-        return problems
-    counts = training_label_counts(project=project)
-    minimum = settings.AIMAKER_MIN_IMAGES_PER_LABEL
-    with_images = [label for label, n in counts if n]
-    problems: list[str] = []
-    if len(with_images) < 2:
-        problems.append(
-            f"Training needs at least two labels with images; this project has {len(with_images)}."
-        )
-    for label, n in counts:
-        if n < minimum:
-            problems.append(
-                f"“{label.name}” has {n} image{'' if n == 1 else 's'}: add at least {minimum} "
-                "(or delete the label)."
-            )
+    from datasets.services import dataset_summary
+
+    summary = dataset_summary(project)
+    problems = list(summary["problems"])
+    with_images = sum(1 for row in summary["labels"] if row["count"])
+    if with_images < 2 and len(summary["labels"]) >= 2:
+        problems.insert(0, "Training needs at least two labels with images.")
     return problems
 
 
@@ -279,14 +262,23 @@ def _enqueue(run: TrainingRun) -> None:
         job_id = _rq_job_id(run)
         TrainingRun.objects.filter(pk=run.pk).update(rq_job_id=job_id)
         run.rq_job_id = job_id
-        django_rq.get_queue(QUEUE).enqueue(
-            "training.jobs.train_run",
-            run.pk,
-            job_id=job_id,
-            job_timeout=settings.AIMAKER_TRAINING_JOB_TIMEOUT,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-        )
+        try:
+            django_rq.get_queue(QUEUE).enqueue(
+                "training.jobs.train_run",
+                run.pk,
+                job_id=job_id,
+                job_timeout=settings.AIMAKER_TRAINING_JOB_TIMEOUT,
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+            )
+        except Exception as exc:  # noqa: BLE001 - Redis down: fail the run, never leave it queued
+            log.exception("could not queue training run %s", run.pk)
+            TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
+                status=TrainingRun.Status.FAILED,
+                error=f"Could not queue the run (the job queue is unavailable: {exc}). Retry it.",
+                finished_at=timezone.now(),
+            )
+            run.refresh_from_db()
         training_run_notify(run)
 
     transaction.on_commit(enqueue)
@@ -374,13 +366,27 @@ def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
 def training_runs_fail_stale(
     *, project: Project | None = None, stale_seconds: float | None = None
 ) -> int:
-    """Mark running runs whose worker stopped sending heartbeats as failed (killed, OOM...)."""
+    """Mark as failed the runs that can never finish: running ones whose worker stopped
+    sending heartbeats (killed, out of memory...), and queued ones the queue lost."""
     seconds = settings.AIMAKER_TRAINING_STALE_SECONDS if stale_seconds is None else stale_seconds
     cutoff = timezone.now() - timedelta(seconds=seconds)
     qs = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    queued = TrainingRun.objects.filter(
+        status=TrainingRun.Status.QUEUED, created_at__lt=timezone.now() - LOST_AFTER
+    )
     if project is not None:
-        qs = qs.filter(project=project)
+        qs, queued = qs.filter(project=project), queued.filter(project=project)
     count = 0
+    for run in queued:
+        # A queued run the queue no longer knows can never start: say so, so it can be retried.
+        if rq_job_lost(run.rq_job_id or _rq_job_id(run), queue=QUEUE):
+            count += TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
+                status=TrainingRun.Status.FAILED,
+                error="This run was lost from the training queue (was Redis restarted?). Retry it.",
+                finished_at=timezone.now(),
+            )
+            run.refresh_from_db()
+            training_run_notify(run)
     for run in qs:
         # Conditional update: a heartbeat that arrived meanwhile keeps the run alive.
         updated = TrainingRun.objects.filter(
@@ -631,9 +637,10 @@ def training_run_execute(
     beat.start()
     reporter = RunReporter(run, on_progress)
     t0 = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix=f"aimaker-run-{run_id}-"))
+    workdir: Path | None = None
     error = ""
     try:
+        workdir = Path(tempfile.mkdtemp(prefix=f"aimaker-run-{run_id}-"))
         from training import ml
 
         params = ml.TrainParams.from_dict(run.params)
@@ -688,7 +695,8 @@ def training_run_execute(
             run.error = error[:5000]
     finally:
         stop.set()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
     run.finished_at = timezone.now()
     run.heartbeat_at = run.finished_at
     close_old_connections()

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from projects.access import get_project_for_owner, get_project_for_viewer
@@ -66,7 +66,7 @@ def training_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _image_links(project_id: int, image_ids: list[int]) -> dict[int, dict[str, str | None]]:
-    """Thumbnail and gallery links of images, None where the datasets app offers none (yet)."""
+    """Detail and thumbnail links of images, None for images deleted since the run."""
     from datasets.models import Image
 
     existing = set(
@@ -79,30 +79,14 @@ def _image_links(project_id: int, image_ids: list[int]) -> dict[int, dict[str, s
             continue
         kwargs = {"pk": project_id, "image_pk": image_id}
         links[image_id] = {
-            "detail": _reverse_first([("datasets:image_detail", kwargs)]),
-            "thumb": _reverse_first(
-                [
-                    ("datasets:image_file", {**kwargs, "kind": "thumbnail"}),
-                    ("datasets:image_thumbnail", kwargs),
-                    ("datasets:image_file", kwargs),
-                ]
-            ),
+            "detail": reverse("datasets:image_detail", kwargs=kwargs),
+            "thumb": reverse("datasets:image_file", kwargs={**kwargs, "kind": "thumbnail"}),
         }
     return links
 
 
-def _reverse_first(candidates: list[tuple[str, dict[str, Any]]]) -> str | None:
-    for name, kwargs in candidates:
-        try:
-            return reverse(name, kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return None
-
-
-def _gallery_url(project_id: int, query: str = "") -> str | None:
-    url = _reverse_first([("datasets:gallery", {"pk": project_id})])
-    return f"{url}?{query}" if url and query else url
+def _gallery_url(project_id: int, query: str) -> str:
+    return f"{reverse('datasets:gallery', kwargs={'pk': project_id})}?{query}"
 
 
 def _image_id(run: TrainingRun, index: int) -> int | None:

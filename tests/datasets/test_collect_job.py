@@ -369,3 +369,25 @@ async def test_a_real_worker_streams_per_label_progress(
         assert final["name"] == name and final["target"] == 25 and final["rejected"] == 0
     assert events[-1]["job"]["done"] == events[-1]["job"]["total"] == 50
     assert await sync_to_async(Image.objects.filter(project=project).count)() == 50
+
+
+def test_a_label_deleted_mid_collection_stops_being_searched(
+    project, owner, image_server, monkeypatch
+):
+    serve_openverse(image_server, "cat", 60)
+    serve_openverse(image_server, "dog", 5)
+    cat = _labels(project)["cat"]
+    ingest = collect._Collector.ingest
+
+    def ingest_then_delete(self, run, candidate, data):
+        ingest(self, run, candidate, data)
+        if run.label.pk == cat.pk and run.tally.downloaded == 5:
+            Label.objects.filter(pk=cat.pk).delete()  # the owner deletes it meanwhile
+
+    monkeypatch.setattr(collect._Collector, "ingest", ingest_then_delete)
+    job = _run(project, owner, per_label=50)
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    searched = [r.args.get("page") for r, _ in image_server.log if r.args.get("q") == "cat"]
+    assert searched == ["1"], searched  # no more pages downloaded for a label that is gone
+    assert Image.objects.filter(label__name="dog").count() == 5

@@ -198,3 +198,11 @@ def test_the_snapshot_carries_running_collections(owner_client, project):
     assert event["labels"][str(cat.pk)]["have"] == 0
     Job.objects.update(status=Job.Status.SUCCEEDED)
     assert collect_snapshot(project) == {"collections": []}
+
+
+@pytest.mark.parametrize("label_id", ["99999999999999999999999", "²"])
+def test_it_refuses_a_label_id_out_of_range_with_a_form_error(owner_client, project, label_id):
+    response = owner_client.post(_url(project), _post_data(project, labels=[label_id]))
+    assert response.status_code == 400
+    assert "is not in this AI" in response.content.decode()
+    assert not Job.objects.exists()

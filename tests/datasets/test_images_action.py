@@ -85,3 +85,13 @@ def test_it_is_404_for_anyone_else(other_client, project, public_project):
         assert _post(c, project, action="move", ids=[image.pk], label=dog.pk).status_code == 404
     assert _post(other_client, public_project, action="delete", ids=[1]).status_code == 404
     assert Image.objects.get().label == cat
+
+
+@pytest.mark.parametrize("ids", ["²", "99999999999999999999999"])
+@pytest.mark.parametrize("action", ["delete", "move"])
+def test_it_refuses_ids_that_are_not_plain_database_integers(owner_client, project, ids, action):
+    cat, dog = project.labels.all()
+    add_images(project, cat, 2)
+    response = _post(owner_client, project, action=action, ids=ids, label=dog.pk, confirmed="1")
+    assert response.status_code == 302
+    assert Image.objects.filter(label=cat).count() == 2

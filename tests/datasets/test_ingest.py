@@ -133,3 +133,30 @@ def test_it_summarises_readiness(project, settings):
     assert "“dog” has 1 image(s)" in summary["problems"][0]
     _ingest(project, dog, image_bytes(31))
     assert dataset_summary(project)["ready"]
+
+
+def test_it_rejects_an_image_the_decoder_trips_over_instead_of_raising(project, monkeypatch):
+    # An unexpected library error (not ImageRejected) must reject one file, like imports do,
+    # not fail the upload request (HTTP 500) or a whole web collection.
+    def broken(data, *, limits):
+        raise OSError("broken data stream when reading image file")
+
+    monkeypatch.setattr("datasets.services.process_image", broken)
+    cat = project.labels.get(name="cat")
+    outcome = _ingest(project, cat, image_bytes(1))
+    assert outcome.status == "rejected" and outcome.reason == "could not be processed"
+    assert Image.objects.count() == 0
+
+
+def test_it_does_not_link_a_near_duplicate_to_an_image_deleted_during_the_import(project):
+    # A long import or collection keeps one PhashIndex; the owner deletes images meanwhile.
+    # Linking to a deleted row breaks the foreign key: the good image was lost as "could not
+    # be saved".
+    cat = project.labels.get(name="cat")
+    index = PhashIndex(project)
+    a = _ingest(project, cat, image_bytes(4, "PNG"), phash_index=index).image
+    Image.objects.filter(pk=a.pk).delete()
+    with transaction.atomic():  # a commit, where SQLite checks the (deferred) foreign keys
+        b = _ingest(project, cat, image_bytes(4, "JPEG"), name="copy.jpg", phash_index=index)
+        assert b.status == "added"
+        assert b.image.near_duplicate_of_id is None

@@ -106,3 +106,15 @@ def test_it_is_404_for_anyone_else(client, other_client, project):
     for c in (client, other_client):
         assert _post(c, project, cat, [("a.jpg", image_bytes(1))]).status_code == 404
     assert Image.objects.count() == 0
+
+
+def test_it_answers_a_malformed_label_id_with_a_message(owner_client, project):
+    response = owner_client.post(
+        reverse("datasets:upload_files", args=[project.pk]),
+        {"label": "²", "files": [SimpleUploadedFile("a.jpg", image_bytes(1))]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Pick the label these images belong to."
+    page = owner_client.get(reverse("datasets:upload", args=[project.pk]) + "?label=%C2%B2")
+    assert page.status_code == 200

@@ -144,3 +144,19 @@ async def test_it_imports_a_large_archive_in_a_real_worker_with_live_progress(
         reverse("datasets:import_result", args=[project.pk, job.pk])
     )
     assert "dog/broken.jpg" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_says_so_when_the_upload_was_already_imported(project, owner, tmp_path):
+    from datasets.jobs import import_archive
+    from projects.models import Job
+
+    gone = tmp_path / "already-imported.zip"
+    job = Job.objects.create(
+        project=project, created_by=owner, kind=Job.Kind.IMPORT, title="Import",
+        params={"archive_path": str(gone), "label_map": {}},
+    )  # fmt: skip
+    import_archive(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "This upload was already imported or has expired: upload it again."

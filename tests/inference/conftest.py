@@ -177,5 +177,6 @@ def _clear_limits() -> None:
 @pytest.fixture(autouse=True)
 def _inference_settings(settings) -> None:  # noqa: PT004
     settings.AIMAKER_SERVING_WARM_ON_DEFAULT = False  # no background loads racing the tests
+    settings.AIMAKER_SERVING_RUNTIME = "keras"  # fast loads; test_serving checks ONNX agrees
     settings.AIMAKER_PREDICT_RATE_PER_MINUTE = 1000
     _clear_limits()

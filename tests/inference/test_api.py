@@ -90,6 +90,7 @@ def test_it_predicts_with_the_default_or_a_named_version(owner_api, published, m
         ({"image": SimpleUploadedFile("x.jpg", colour_jpeg("red")[:200])}, 400, "corrupt"),
         ({"image": image(), "version": "v7"}, 404, "no version v7"),
         ({"image": image(), "version": "newest"}, 400, "Unknown version"),
+        ({"image": image(), "version": "²"}, 400, "Unknown version"),
     ],
 )
 def test_it_answers_bad_predictions_with_json_errors(owner_api, published, ai, payload, status,

@@ -68,3 +68,8 @@ def test_it_explains_a_missing_default(make_version, ai, tmp_path):
     make_version(ai)
     with pytest.raises(CommandError, match="no default"):
         run("predict", "--project", str(ai.pk), str(tmp_path / "x.jpg"))
+
+
+def test_it_says_no_project_for_a_name_made_of_unicode_digits(published):
+    with pytest.raises(CommandError, match="No project"):
+        run("versions", "--project", "²")

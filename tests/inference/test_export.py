@@ -113,6 +113,50 @@ def test_it_builds_lazily_in_the_background_then_downloads(
         )
 
 
+def test_it_says_when_a_background_build_failed_instead_of_waiting_forever(
+    owner_client, published, ai, monkeypatch
+):
+    import django_rq
+
+    deleted, queued = [], []
+
+    class FailedJob:
+        def get_status(self, refresh=True):
+            return "failed"
+
+        def delete(self):
+            deleted.append(True)
+
+    class Queue:
+        def fetch_job(self, job_id):
+            return None if deleted else FailedJob()
+
+        def enqueue(self, func, *args, **kwargs):
+            queued.append(func)
+
+    monkeypatch.setattr(django_rq, "get_queue", lambda name: Queue())
+    url = reverse("inference:export", args=[ai.pk, 1, "tflite"])
+    response = owner_client.get(url, follow=True)
+    assert response.redirect_chain and response.status_code == 200
+    assert b"export of v1 failed" in response.content and not queued
+    # The failed build is forgotten: asking again builds it again.
+    assert owner_client.get(url).status_code == 202 and queued
+
+
+def test_it_explains_an_unavailable_queue_instead_of_a_500(owner_client, published, ai,
+                                                          monkeypatch):  # fmt: skip
+    import django_rq
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(name):
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(django_rq, "get_queue", down)
+    owner_client.raise_request_exception = False
+    response = owner_client.get(reverse("inference:export", args=[ai.pk, 1, "onnx"]), follow=True)
+    assert response.status_code == 200 and b"unavailable" in response.content
+
+
 def test_it_is_404_for_others_and_for_public_visitors(other_client, client, published, ai,
                                                       public_published, public_ai):  # fmt: skip
     assert other_client.get(reverse("inference:export", args=[ai.pk, 1, "onnx"])).status_code == 404

@@ -73,3 +73,9 @@ def test_it_fine_tunes_inline_and_cleans_up_its_checkpoints(ready_project):
     stages = sorted({e.stage for e in run.epochs.all()})
     assert stages == ["finetune", "head"]
     assert not training_resume_dir(run=run).exists()
+
+
+@pytest.mark.django_db
+def test_it_says_no_project_for_a_name_made_of_unicode_digits(project):
+    with pytest.raises(CommandError, match="No project"):
+        run_command("--project", "²")

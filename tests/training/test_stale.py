@@ -67,3 +67,31 @@ def test_the_monitor_loop_checks_until_stopped(project):
     monitor_loop(stop, 0)
     run.refresh_from_db()
     assert run.status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_fails_a_run_with_a_message_when_the_worker_cannot_make_its_work_dir(
+    project, monkeypatch
+):
+    from training.services import training_run_execute
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    run = make_run(project, status="queued")
+    monkeypatch.setattr("training.services.tempfile.mkdtemp", full)
+    run = training_run_execute(run_id=run.pk)
+    assert run.status == "failed" and "No space left" in run.error  # not "running" until stale
+
+
+def test_it_fails_a_queued_run_the_queue_lost(project):
+    from training.models import TrainingRun
+
+    lost = make_run(project, status="queued", rq_job_id="gone-run")
+    fresh = make_run(project, status="queued", rq_job_id="also-gone")
+    TrainingRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert training_runs_fail_stale() == 1
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.status == "failed" and "lost from the training queue" in lost.error
+    assert fresh.status == "queued"  # just queued: give the queue time before judging it

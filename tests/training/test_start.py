@@ -117,3 +117,21 @@ def test_it_numbers_runs_and_shows_the_queue_position(
 
     state = training_run_state(run=second)
     assert state["queue_position"] == 2 and "position 2" in state["text"]
+
+
+def test_it_fails_the_run_with_a_message_when_the_queue_is_down(
+    owner_client, ready_project, django_capture_on_commit_callbacks, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr("django_rq.get_queue", down)
+    owner_client.raise_request_exception = False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url(ready_project), FORM)
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302  # not a 500
+    assert run.status == "failed" and run.finished_at is not None  # not stuck in "queued"
+    assert "queue" in run.error

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             if not get_user_model().objects.filter(username=owner).exists():
                 raise CommandError(f"No user {owner!r}.")
             qs = qs.filter(owner__username=owner)
-        if ref.isdigit() and qs.filter(pk=int(ref)).exists():
+        if ref.isascii() and ref.isdigit() and qs.filter(pk=int(ref)).exists():
             return qs.get(pk=int(ref))
         matches = list(qs.filter(name__iexact=ref))
         if not matches:
