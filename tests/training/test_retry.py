@@ -51,3 +51,49 @@ def test_it_is_404_for_other_users_even_on_a_public_project(other_client, public
         run = make_run(p, status="failed")
         assert other_client.post(url(run)).status_code == 404
     assert TrainingRun.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # it runs the worker's code, which closes connections
+def test_a_retried_finetune_run_resumes_from_its_last_completed_epoch(
+    ready_project, owner, monkeypatch
+):
+    from training import services
+
+    params = {"mode": "finetune", "epochs": 2, "finetune_epochs": 3, "finetune_layers": 2}
+    run = services.training_run_start(
+        project=ready_project, user=owner, params=params, enqueue=False
+    )
+    monkeypatch.setattr(services.RunReporter, "CHECK_EVERY", 0)
+    save_epoch, call = services.RunReporter._save_epoch, services.RunReporter.__call__
+
+    def save_then_cancel(self, event):
+        # The user cancels (or the worker dies) right after the first fine-tuning epoch.
+        save_epoch(self, event)
+        if event.get("phase") == "finetuning":
+            TrainingRun.objects.filter(pk=self.run.pk).update(cancel_requested=True)
+
+    monkeypatch.setattr(services.RunReporter, "_save_epoch", save_then_cancel)
+    first = services.training_run_execute(run_id=run.pk)
+    assert first.status == "cancelled"
+    done = sorted(first.epochs.filter(stage="finetune").values_list("epoch", flat=True))
+    assert done and done[-1] < 3
+
+    monkeypatch.setattr(services.RunReporter, "_save_epoch", save_epoch)
+    events: list[dict] = []
+
+    def record(self, event):
+        events.append(event)
+        call(self, event)
+
+    monkeypatch.setattr(services.RunReporter, "__call__", record)
+    retry = services.training_run_execute(
+        run_id=services.training_run_retry(run=first, user=owner).pk
+    )
+    assert retry.status == "succeeded", retry.error
+    resumed = [e for e in events if e.get("event") == "resumed"]
+    assert resumed and resumed[0]["epoch"] == done[-1]
+    trained = [e["epoch"] for e in events if e.get("event") == "epoch"]
+    assert trained == list(range(done[-1] + 1, 4))  # only the epochs still missing
+    assert not [e for e in events if e.get("phase") == "training"]  # head from the checkpoint
+    # The retried run's curve still shows every fine-tuning epoch.
+    assert list(retry.epochs.filter(stage="finetune").values_list("epoch", flat=True)) == [1, 2, 3]
