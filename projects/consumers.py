@@ -51,3 +51,8 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
 
     async def project_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+    async def project_access_changed(self, message: dict[str, Any]) -> None:
+        project_id = int(self.scope["url_route"]["kwargs"]["pk"])
+        if not await database_sync_to_async(can_view)(self.scope["user"], project_id):
+            await self.close(code=4403)  # no longer allowed: stop streaming at once

@@ -19,7 +19,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from projects.models import Job, Label, Project
-from projects.notify import notify_project
+from projects.notify import notify_access_changed, notify_project
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,22 @@ def project_create(
     )
 
 
+def project_update(*, project: Project, name: str, description: str, visibility: str) -> Project:
+    # From the stored row: a validated ModelForm has already copied its data onto `project`.
+    was_public = Project.objects.get(pk=project.pk).is_public
+    project.name, project.description, project.visibility = name, description, visibility
+    project.save()
+    if was_public and not project.is_public:
+        transaction.on_commit(lambda: notify_access_changed(project.pk))
+    return project
+
+
 def project_set_hidden(*, project: Project, hidden: bool, note: str = "") -> Project:
     project.hidden = hidden
     project.moderation_note = note if hidden else ""
     project.save(update_fields=["hidden", "moderation_note", "updated_at"])
+    if hidden:
+        transaction.on_commit(lambda: notify_access_changed(project.pk))
     return project
 
 

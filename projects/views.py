@@ -48,7 +48,7 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
     form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.project_update(project=project, **form.cleaned_data)
         messages.success(request, "Saved.")
         return redirect(project)
     return render(request, "projects/project_form.html", {"form": form, "project": project})

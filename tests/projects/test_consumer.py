@@ -84,3 +84,42 @@ async def test_it_does_not_leak_events_between_projects(owner_client, project, o
         assert (await comm.receive_json_from(timeout=5))["type"] == "mine"
     finally:
         await comm.disconnect()
+
+
+async def test_it_closes_other_users_sockets_when_the_project_stops_being_public(
+    owner_client, other_client, public_project
+):
+    from django.urls import reverse
+
+    theirs = communicator(public_project.pk, session=session_cookie(other_client))
+    mine = communicator(public_project.pk, session=session_cookie(owner_client))
+    assert (await theirs.connect())[0] and (await mine.connect())[0]
+    try:
+        await theirs.receive_json_from(timeout=5)
+        await mine.receive_json_from(timeout=5)
+        response = await sync_to_async(owner_client.post)(
+            reverse("projects:edit", args=[public_project.pk]),
+            {"name": "Birds", "description": "", "visibility": "private"},
+        )
+        assert response.status_code == 302
+        assert await theirs.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        await sync_to_async(notify_project)(public_project.pk, {"type": "still-here"})
+        assert await mine.receive_json_from(timeout=5) == {"type": "still-here"}
+    finally:
+        await theirs.disconnect()
+        await mine.disconnect()
+
+
+async def test_it_closes_other_users_sockets_when_a_moderator_hides_the_project(
+    other_client, public_project
+):
+    from projects.services import project_set_hidden
+
+    theirs = communicator(public_project.pk, session=session_cookie(other_client))
+    assert (await theirs.connect())[0]
+    try:
+        await theirs.receive_json_from(timeout=5)
+        await sync_to_async(project_set_hidden)(project=public_project, hidden=True, note="Spam")
+        assert await theirs.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    finally:
+        await theirs.disconnect()
