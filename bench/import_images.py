@@ -15,10 +15,11 @@ import platform
 import resource
 import shutil
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+from bench.common import use_throwaway_data_dir
 
 
 def _zip_folder(folder: Path, target: Path) -> int:
@@ -40,13 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.path.exists():
         parser.error(f"{args.path} does not exist")
 
-    tmp = Path(tempfile.mkdtemp(prefix="aimaker-bench-import-"))
-    # Settings read the environment at import: point everything at the throw-away dir.
-    os.environ["AIMAKER_DATA_DIR"] = str(tmp / "data")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'data' / 'bench.sqlite3'}"
-    os.environ.pop("AIMAKER_MEDIA_ROOT", None)
-    os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
+    tmp = use_throwaway_data_dir("import")
     try:
         import django
 

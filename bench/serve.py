@@ -27,6 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.common import use_throwaway_data_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
 
@@ -144,11 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     tmp = None
     if args.project is None:
-        tmp = Path(tempfile.mkdtemp(prefix="aimaker-bench-serve-"))
-        os.environ["AIMAKER_DATA_DIR"] = str(tmp / "data")
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'data' / 'bench.sqlite3'}"
-        os.environ.pop("AIMAKER_MEDIA_ROOT", None)
-        os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
+        tmp = use_throwaway_data_dir("serve")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
     import django
 

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import use_throwaway_data_dir
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
 
 
@@ -119,13 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.path.is_dir():
         parser.error(f"{args.path} is not a folder")
 
-    tmp = Path(tempfile.mkdtemp(prefix="aimaker-bench-train-"))
-    # Settings read the environment at import: point everything at the throw-away dir.
-    os.environ["AIMAKER_DATA_DIR"] = str(tmp / "data")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'data' / 'bench.sqlite3'}"
-    for name in ("AIMAKER_MEDIA_ROOT", "AWS_STORAGE_BUCKET_NAME", "AIMAKER_FEATURE_CACHE_DIR"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
+    tmp = use_throwaway_data_dir("train")
     try:
         import django
 

@@ -35,6 +35,7 @@ from datasets.imaging import ImageLimits, ImageRejected, ProcessedImage, process
 from datasets.models import Image
 from projects.models import Label, Project
 from projects.notify import notify_project
+from projects.services import labels_get_or_create
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ __all__ = [
     "image_ingest",
     "image_limits",
     "image_move_many",
-    "labels_ensure",
 ]
 
 PROVENANCE_FIELDS = (
@@ -446,39 +446,6 @@ def _ingest_items(
     return report
 
 
-def labels_ensure(*, project: Project, names: Iterable[str]) -> tuple[dict[str, Label], list[str]]:
-    """Labels for `names` (case-insensitive), creating the missing ones.
-
-    Returns ({name.lower(): label}, created names). Raises ValidationError, creating nothing,
-    if a name is too long or the project would exceed AIMAKER_PROJECT_MAX_LABELS labels."""
-    existing = {label.name.lower(): label for label in project.labels.all()}
-    wanted: dict[str, str] = {}
-    errors: list[str] = []
-    limit_len = settings.AIMAKER_LABEL_MAX_LENGTH
-    for raw in names:
-        name = " ".join(raw.split())
-        if not name:
-            continue
-        if len(name) > limit_len:
-            errors.append(f"“{name[:20]}…” is too long for a label (at most {limit_len}).")
-        elif name.lower() not in existing:
-            wanted.setdefault(name.lower(), name)
-    limit = settings.AIMAKER_PROJECT_MAX_LABELS
-    if len(existing) + len(wanted) > limit:
-        errors.append(
-            f"A project has at most {limit} labels: it has {len(existing)}, "
-            f"and this import would add {len(wanted)}. Untick some folders."
-        )
-    if errors:
-        raise ValidationError(errors)
-    created: list[str] = []
-    with transaction.atomic():
-        for key, name in wanted.items():
-            existing[key] = Label.objects.create(project=project, name=name)
-            created.append(name)
-    return existing, created
-
-
 def label_for_folder(folder: str) -> str:
     """The label name a folder stands for: its last path component, blanks collapsed."""
     return " ".join(folder.strip("/").rsplit("/", 1)[-1].split())
@@ -519,7 +486,7 @@ def dataset_import_archive(
     started = time.monotonic()
     report = ImportReport()
     create_labels = list(create_labels)
-    by_name, report.created_labels = labels_ensure(project=project, names=create_labels)
+    by_name, report.created_labels = labels_get_or_create(project=project, names=create_labels)
     labels_by_id = {label.pk: label for label in by_name.values()}
     mapping: dict[str, Label | None] = {
         folder: labels_by_id.get(label_id) if label_id is not None else None
@@ -589,7 +556,7 @@ def dataset_import_folder(
             files.append((str(rel / fname), top, Path(dirpath) / fname))
     folders = sorted({top for _, top, _ in files if top})
     if create_labels:
-        by_name, report.created_labels = labels_ensure(project=project, names=folders)
+        by_name, report.created_labels = labels_get_or_create(project=project, names=folders)
     else:
         by_name = {label.name.lower(): label for label in project.labels.all()}
     max_bytes = settings.AIMAKER_IMAGE_MAX_BYTES
@@ -659,9 +626,9 @@ def dataset_summary(project: Project) -> dict[str, Any]:
     }
 
 
-def dataset_notify(project: Project) -> None:
+def dataset_notify(project: Project, summary: dict[str, Any] | None = None) -> None:
     """Tell open project pages the new counts (best effort, like every live event)."""
-    notify_project(project.pk, {"type": "data", "data": dataset_summary(project)})
+    notify_project(project.pk, {"type": "data", "data": summary or dataset_summary(project)})
 
 
 def image_delete_many(*, project: Project, image_ids: Iterable[int]) -> int:

@@ -26,8 +26,7 @@ from datasets.models import Image
 from datasets.uploads import ArchiveUploadHandler, StoredArchive, archive_path, sweep_stale
 from projects.access import get_project_for_owner, get_project_for_viewer
 from projects.models import Job, Project
-from projects.notify import notify_project
-from projects.services import job_create
+from projects.services import job_create, labels_get_or_create
 
 FILE_KINDS = ("thumbnail", "normalized", "original")
 IDS_FILTER_MAX = 500
@@ -266,7 +265,7 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
     summary = services.dataset_summary(project)
     counts = {row["name"]: row["count"] for row in summary["labels"]}
     if accepted:
-        notify_project(project.pk, {"type": "data", "data": summary})
+        services.dataset_notify(project, summary)
     return JsonResponse(
         {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "counts": counts}
     )
@@ -346,7 +345,7 @@ def zip_plan(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         loose = form.cleaned_data["loose_label"] if plan.loose_files else None
         try:
             with transaction.atomic():
-                by_name, created = services.labels_ensure(project=project, names=chosen)
+                by_name, created = labels_get_or_create(project=project, names=chosen)
                 label_map = {
                     f: by_name[key].pk
                     for f in chosen

@@ -55,6 +55,16 @@ class Label(models.Model):
         return self.name
 
 
+class WorkStatus(models.TextChoices):
+    """The life of any background work (jobs, training runs): the row is the truth."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class Job(models.Model):
     """A background job (import, web collection, demo...): this row is the truth about it."""
 
@@ -64,13 +74,7 @@ class Job(models.Model):
         COLLECT = "collect", "Web collection"
         RERUN = "rerun", "Prediction re-run"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-
+    Status = WorkStatus
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")

@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -69,6 +69,15 @@ def _check_label_name(name: str) -> str | None:
     return None
 
 
+def _check_label_limit(*, existing: int, adding: int) -> str | None:
+    limit = settings.AIMAKER_PROJECT_MAX_LABELS
+    if existing + adding > limit:
+        return (
+            f"A project has at most {limit} labels: it has {existing}, and this would add {adding}."
+        )
+    return None
+
+
 def label_create_many(*, project: Project, text: str) -> list[Label]:
     """Create every label named in `text`, or none of them: any problem raises ValidationError
     listing all problems, and nothing already saved changes."""
@@ -87,16 +96,44 @@ def label_create_many(*, project: Project, text: str) -> list[Label]:
         elif name.lower() in seen:
             errors.append(f"“{name}” is listed more than once.")
         seen[name.lower()] = name
-    limit = settings.AIMAKER_PROJECT_MAX_LABELS
-    if len(existing) + len(seen) > limit:
-        errors.append(
-            f"A project has at most {limit} labels: it has {len(existing)}, "
-            f"and you added {len(seen)}."
-        )
+    problem = _check_label_limit(existing=len(existing), adding=len(seen))
+    if problem:
+        errors.append(problem)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         return [Label.objects.create(project=project, name=name) for name in seen.values()]
+
+
+def labels_get_or_create(
+    *, project: Project, names: Iterable[str]
+) -> tuple[dict[str, Label], list[str]]:
+    """The labels named (case-insensitive; blanks collapsed), creating the missing ones, e.g.
+    for the folders of an imported archive.
+
+    Returns ({name.lower(): label}, created names). Raises ValidationError, creating nothing,
+    when a name breaks the label rules or the project would have too many labels."""
+    existing = {label.name.lower(): label for label in project.labels.all()}
+    wanted: dict[str, str] = {}
+    errors: list[str] = []
+    for raw in names:
+        name = " ".join(raw.split())
+        if not name:
+            continue
+        problem = _check_label_name(name)
+        if problem:
+            errors.append(problem)
+        elif name.lower() not in existing:
+            wanted.setdefault(name.lower(), name)
+    problem = _check_label_limit(existing=len(existing), adding=len(wanted))
+    if problem:
+        errors.append(problem)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        for key, name in wanted.items():
+            existing[key] = Label.objects.create(project=project, name=name)
+    return existing, list(wanted.values())
 
 
 def label_rename(*, label: Label, name: str) -> Label:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from projects.models import Project
+from projects.models import Project, WorkStatus
 
 
 class TrainingRun(models.Model):
@@ -10,12 +10,7 @@ class TrainingRun(models.Model):
     The row is the truth: a worker updates it (status, phase, heartbeat); pages and the
     websocket snapshot read it."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = WorkStatus
 
     class Mode(models.TextChoices):
         QUICK = "quick", "Quick (frozen backbone, cached features)"

@@ -1,4 +1,5 @@
-"""The dead-worker monitor: fails runs whose worker stopped sending heartbeats.
+"""The dead-worker monitor: fails training runs and background jobs that can never finish
+(their worker stopped sending heartbeats, or the queue lost them).
 
 `python manage.py monitor` (started by `make run`) calls `monitor_loop`; pages and the
 websocket snapshot also check their project's runs, and a starting job checks them all."""
@@ -8,6 +9,7 @@ import threading
 
 from django.db import close_old_connections
 
+from projects.services import jobs_fail_stale
 from training.services import training_runs_fail_stale
 
 log = logging.getLogger(__name__)
@@ -16,7 +18,7 @@ CHECK_EVERY = 10.0  # seconds; with a 30 s stale window a dead worker shows with
 
 
 def monitor_once() -> int:
-    return training_runs_fail_stale()
+    return training_runs_fail_stale() + jobs_fail_stale()
 
 
 def monitor_loop(stop: threading.Event, every: float = CHECK_EVERY) -> None:
@@ -24,7 +26,7 @@ def monitor_loop(stop: threading.Event, every: float = CHECK_EVERY) -> None:
         try:
             failed = monitor_once()
             if failed:
-                log.warning("monitor: marked %s training run(s) failed (worker gone)", failed)
+                log.warning("monitor: marked %s run(s)/job(s) failed (worker gone)", failed)
         except Exception:  # noqa: BLE001 - keep watching through a database hiccup
             log.exception("monitor: check failed")
         if stop.wait(every):

@@ -40,6 +40,16 @@ def test_the_monitor_and_the_snapshot_check_heartbeats(project):
     assert states[second.pk]["status"] == "failed" and states[first.pk]["status"] == "failed"
 
 
+def test_the_monitor_also_fails_background_jobs_whose_worker_died(project):
+    from projects.models import Job
+
+    job = Job.objects.create(project=project, kind="collect", title="Collect", status="running")
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert monitor_once() == 1
+    job.refresh_from_db()
+    assert job.status == "failed" and "stopped responding" in job.error
+
+
 def test_the_snapshot_carries_runs_and_their_epochs(project):
     progress = {"epoch": 2, "epochs": 4, "batch": 3, "batches": 6, "loss": 0.5}
     run = make_run(
