@@ -160,9 +160,14 @@ class WorkerProcess:
 
     def kill(self) -> None:
         assert self.proc
+        # Children first: once the parent is dead, its work-horse is reparented and lost.
+        children = _children(self.proc.pid)
         self.proc.send_signal(signal.SIGKILL)
-        for child in _children(self.proc.pid):
-            os.kill(child, signal.SIGKILL)
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.proc.wait()
 
     def output(self) -> str:
