@@ -155,10 +155,16 @@ if not REDIS_URL:
     REDIS_URL = ensure_embedded_redis(DATA_DIR / "redis")
     os.environ["REDIS_URL"] = REDIS_URL  # children (workers, servers) share this server
 
+# redis-py 8 cut its default socket_timeout to 5 s: the same as the layer's blocking receive
+# (BZPOPMIN for 5 s), so every idle websocket failed and reconnected. A read timeout above that
+# wait keeps idle sockets open and still notices a Redis that went away.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "aimaker:ch:"},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+            "prefix": "aimaker:ch:",
+        },
     }
 }
 

@@ -3,6 +3,7 @@ processes (an RQ worker, a daphne server, Chromium) for the integration and brow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -115,8 +116,8 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         REDIS_URL=settings.REDIS_URL,
         AIMAKER_DATA_DIR=str(settings.DATA_DIR),
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)
     media = settings.STORAGES["default"].get("OPTIONS", {}).get("location")
     if media:
         env["AIMAKER_MEDIA_ROOT"] = str(media)
@@ -209,15 +210,16 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> No
     raise RuntimeError("the server did not start in time")
 
 
-@pytest.fixture
-def live_asgi(transactional_db, tmp_path) -> Iterator[str]:
-    """The real ASGI app under daphne (HTTP + WebSocket), on the test database."""
+@contextlib.contextmanager
+def daphne_server(log_path: Path, **env: str) -> Iterator[str]:
+    """A real daphne serving the ASGI app (HTTP + WebSocket) on the test database; `env`
+    overrides the child's environment (e.g. another REDIS_URL)."""
     port = _free_port()
-    log = open(tmp_path / "daphne.log", "ab")  # noqa: SIM115
+    log = open(log_path, "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
          "aimaker.asgi:application"],
-        env=subprocess_env(), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+        env=subprocess_env(**env), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         _wait_for_port(port, proc)
@@ -225,6 +227,13 @@ def live_asgi(transactional_db, tmp_path) -> Iterator[str]:
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture
+def live_asgi(transactional_db, tmp_path) -> Iterator[str]:
+    """The real ASGI app under daphne (HTTP + WebSocket), on the test database."""
+    with daphne_server(tmp_path / "daphne.log") as url:
+        yield url
 
 
 @pytest.fixture

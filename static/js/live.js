@@ -18,6 +18,8 @@
     if (el) { el.textContent = text; el.className = "badge " + cls; }
   }
 
+  const FINAL = { 4403: "○ no longer available", 1009: "○ disconnected" };
+
   AIMaker.connect = function (projectId) {
     let delay = 1000;
     function open() {
@@ -26,9 +28,13 @@
       AIMaker.socket = ws;
       ws.onopen = function () { delay = 1000; setStatus("● live", "text-bg-success"); };
       ws.onmessage = function (msg) { AIMaker.emit(JSON.parse(msg.data)); };
-      ws.onclose = function () {
+      ws.onclose = function (ev) {
+        // The server said stop: the page is no longer ours to watch (4403), or we sent too
+        // much (1009). Reconnecting would only be refused again.
+        if (FINAL[ev.code]) { setStatus(FINAL[ev.code], "text-bg-secondary"); return; }
         setStatus("○ reconnecting", "text-bg-warning");
-        setTimeout(open, delay);
+        // Jitter spreads the reconnects of many pages after a server restart.
+        setTimeout(open, delay * (0.5 + Math.random()));
         delay = Math.min(delay * 2, 30000);
       };
     }
