@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import stat
 import subprocess
 import tempfile
 import time
@@ -26,11 +27,28 @@ def _answers(socket_path: Path) -> bool:
 
 def _socket_path(directory: Path) -> Path:
     path = directory / "redis.sock"
-    # Unix socket paths are limited to ~107 bytes; fall back to a short temp path.
+    # Unix socket paths are limited to ~107 bytes; fall back to a short temp path, in a
+    # directory only we may use (another local user could create a predictable one first).
     if len(str(path)) > 100:
         digest = hashlib.sha1(str(directory).encode()).hexdigest()[:12]
-        path = Path(tempfile.gettempdir()) / f"aimaker-{digest}" / "redis.sock"
+        private = Path(tempfile.gettempdir()) / f"aimaker-{os.getuid()}-{digest}"
+        _private_dir(private)
+        path = private / "redis.sock"
     return path
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` with mode 700, or accept it only if it is ours, a real directory, 700."""
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RuntimeError(
+            f"{path} is not a private directory of this user (owner, type or mode differ): "
+            "remove it, or set AIMAKER_DATA_DIR to a shorter path."
+        )
 
 
 def ensure_embedded_redis(directory: Path) -> str:
@@ -42,7 +60,6 @@ def ensure_embedded_redis(directory: Path) -> str:
 
     directory.mkdir(parents=True, exist_ok=True)
     sock = _socket_path(directory)
-    sock.parent.mkdir(parents=True, exist_ok=True)
     url = f"unix://{sock}"
     if _answers(sock):
         return url

@@ -8,6 +8,7 @@ least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "datasets",
     "training",
     "inference",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "aimaker.urls"
@@ -249,6 +252,23 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Proxies in front of the app that append to X-Forwarded-For (0: clients connect directly).
+# Every per-client limit reads the client's address by this one rule (aimaker.ratelimit).
+AIMAKER_TRUSTED_PROXIES = env_int("AIMAKER_TRUSTED_PROXIES", 0)
+
+# Login throttling (django-axes): too many wrong passwords lock that account and, separately,
+# that address for a while; a right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "aimaker.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AIMAKER_SIGNUPS_PER_IP_PER_HOUR = env_int("AIMAKER_SIGNUPS_PER_IP_PER_HOUR", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -325,6 +345,7 @@ AIMAKER_SERVING_THREADS = env_int("AIMAKER_SERVING_THREADS", 0)  # 0: the runtim
 AIMAKER_SERVING_WARM_ON_DEFAULT = env_bool("AIMAKER_SERVING_WARM_ON_DEFAULT", True)
 AIMAKER_PREDICT_RATE_PER_MINUTE = env_int("AIMAKER_PREDICT_RATE_PER_MINUTE", 30)  # per IP
 AIMAKER_MAX_API_TOKENS = 50
+AIMAKER_API_BAD_TOKENS_PER_MINUTE = env_int("AIMAKER_API_BAD_TOKENS_PER_MINUTE", 20)  # per IP
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "inference.authentication.PersonalTokenAuthentication",
@@ -337,6 +358,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("AIMAKER_API_RATE_USER", "600/min"),
         "anon": os.environ.get("AIMAKER_API_RATE_ANON", "60/min"),
     },
+    "NUM_PROXIES": AIMAKER_TRUSTED_PROXIES,  # the same rule as aimaker.ratelimit.client_ip
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from redis.exceptions import RedisError
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from aimaker.ratelimit import client_ip, rate_limit_hit, rate_limit_reached
 from inference import services
 from inference.models import PersonalToken
 
@@ -31,8 +34,15 @@ class PersonalTokenAuthentication(BaseAuthentication):
             secret = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("Invalid token.") from None
+        # Wrong tokens are counted per client and refused before the lookup once too many:
+        # guessing costs the guesser, not the database.
+        failures = f"bad-token:{client_ip(request)}"
+        limit = settings.AIMAKER_API_BAD_TOKENS_PER_MINUTE
+        if rate_limit_reached(key=failures, limit=limit, window=60):
+            raise Throttled(detail="Too many invalid tokens from your address. Wait a minute.")
         token = services.token_authenticate(secret=secret)
         if token is None:
+            rate_limit_hit(key=failures, limit=limit, window=60)
             raise AuthenticationFailed("Invalid or revoked token.")
         return token.user, token
 
@@ -57,11 +67,15 @@ class ApiRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             self.scope, self.ident = "user", f"u{request.user.pk}"
         else:
-            self.scope, self.ident = "anon", self.get_ident(request)
+            self.scope, self.ident = "anon", client_ip(request)
         # Read the rates now (not at import) so settings changes apply.
         self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            # The cache (Redis) is down: serve the request rather than fail it (fail open).
+            return True
 
     def get_rate(self) -> str | None:
         return None  # set per request in allow_request

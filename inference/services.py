@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
@@ -26,6 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 from PIL import Image as PILImage
 
+from aimaker.ratelimit import client_ip, rate_limit_hit
 from datasets.imaging import ImageLimits, ImageRejected, process_image
 from inference import serving
 from inference.models import (
@@ -376,30 +376,12 @@ def prediction_create(
     )
 
 
-def rate_limit_hit(*, key: str, limit: int, window: int) -> bool:
-    """Count one hit for `key`; True while within `limit` hits per `window` seconds.
-    A fixed window in the shared cache (Redis), so every server process counts together."""
-    cache_key = f"ratelimit:{key}:{int(time.time() // window)}"
-    cache.add(cache_key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=window + 5)
-        count = 1
-    return count <= limit
-
-
-def client_ip(request: Any) -> str:
-    # Behind a proxy set SECURE_PROXY_SSL_HEADER-style trust explicitly; REMOTE_ADDR otherwise.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def predict_rate_limit_ok(*, request: Any, project: Project) -> bool:
     """Visitors of a public AI (anyone but its owner) get a per-IP rate limit."""
     if request.user.is_authenticated and request.user.pk == project.owner_id:
         return True
     return rate_limit_hit(
-        key=f"predict:{client_ip(request)}",
+        key=f"predict:{project.pk}:{client_ip(request)}",
         limit=settings.AIMAKER_PREDICT_RATE_PER_MINUTE,
         window=60,
     )

@@ -9,12 +9,19 @@ from django.shortcuts import get_object_or_404
 
 from projects.models import Project
 
+# Public: shared by its owner, not hidden by a moderator, and the owner's account is active
+# (a deactivated account's projects leave Explore, the pages and the API with it).
+PUBLIC = Q(visibility=Project.Visibility.PUBLIC, hidden=False, owner__is_active=True)
+
+
+def projects_public() -> QuerySet[Project]:
+    return Project.objects.filter(PUBLIC)
+
 
 def projects_viewable_by(user: User | AnonymousUser) -> QuerySet[Project]:
-    public = Q(visibility=Project.Visibility.PUBLIC, hidden=False)
     if user.is_authenticated:
-        return Project.objects.filter(public | Q(owner=user))
-    return Project.objects.filter(public)
+        return Project.objects.filter(PUBLIC | Q(owner=user))
+    return projects_public()
 
 
 def get_project_for_owner(request: HttpRequest, pk: int) -> Project:

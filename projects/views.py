@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -7,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from projects import services
-from projects.access import get_project_for_owner, get_project_for_viewer
+from projects.access import get_project_for_owner, get_project_for_viewer, projects_public
 from projects.forms import LabelRenameForm, LabelsAddForm, ProjectForm
-from projects.models import Job, Label, Project
+from projects.models import Job, Label
 from projects.panels import panels_context
 
 
@@ -135,10 +136,8 @@ def label_delete(request: HttpRequest, pk: int, label_pk: int) -> HttpResponse:
 
 
 def explore(request: HttpRequest) -> HttpResponse:
-    public = Project.objects.filter(
-        visibility=Project.Visibility.PUBLIC, hidden=False
-    ).select_related("owner")
-    page = Paginator(public, 24).get_page(request.GET.get("page"))
+    public = projects_public().select_related("owner")
+    page = Paginator(public, settings.AIMAKER_EXPLORE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "projects/explore.html", {"page": page})
 
 

@@ -33,6 +33,18 @@ def _clean_redis() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counters are per client address, and every test client is 127.0.0.1."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    for pattern in ("*ratelimit:*", "*throttle_*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings) -> None:
     storages = dict(settings.STORAGES)
     storages["default"] = {

@@ -17,3 +17,22 @@ def test_it_lists_public_projects_newest_first_paginated(client, owner):
     assert "Private one" not in body and "Hidden one" not in body
     page2 = client.get(reverse("explore") + "?page=2").content.decode()
     assert "Public 05" in page2 and "Page 2 of 2" in page2
+
+
+def test_it_hides_a_deactivated_users_public_projects(client, owner, other):
+    Project.objects.create(owner=owner, name="Still here", visibility="public")
+    gone = Project.objects.create(owner=other, name="Gone with its owner", visibility="public")
+    other.is_active = False
+    other.save()
+    body = client.get(reverse("explore")).content.decode()
+    assert "Still here" in body and "Gone with its owner" not in body
+    assert client.get(reverse("projects:detail", args=[gone.pk])).status_code == 404
+    assert client.get(f"/api/v1/projects/{gone.pk}/").status_code == 404
+
+
+def test_it_pages_by_the_explore_page_size_setting(client, owner, settings):
+    settings.AIMAKER_EXPLORE_PAGE_SIZE = 5
+    for i in range(6):
+        Project.objects.create(owner=owner, name=f"Public {i:02d}", visibility="public")
+    body = client.get(reverse("explore")).content.decode()
+    assert "Public 01" in body and "Public 00" not in body and "Page 1 of 2" in body
