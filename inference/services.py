@@ -504,8 +504,11 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValidationError(f"Unknown export format {fmt!r}.")
     name = export_name(version=version, fmt=fmt)
-    if default_storage.exists(name):
+    if export_ready(version=version, fmt=fmt):
         return name
+    for leftover in (name, _export_marker(name)):  # a write that never finished (disk full...)
+        if default_storage.exists(leftover):
+            default_storage.delete(leftover)
     local_model, temporary = serving._local_copy(version.model_path)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -519,16 +522,32 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
                 version=version.name,
             )
             with open(out, "rb") as f:
-                if not default_storage.exists(name):
-                    default_storage.save(name, File(f, name=os.path.basename(name)))
+                saved = default_storage.save(name, File(f, name=os.path.basename(name)))
+            if saved != name:  # another build stored it first (a file storage renames ours)
+                default_storage.delete(saved)
+                return name
+            # Complete only once every byte is stored: the marker holds the size to expect.
+            size = os.path.getsize(out)
+            default_storage.save(_export_marker(name), ContentFile(str(size).encode()))
     finally:
         if temporary:
             os.unlink(local_model)
     return name
 
 
+def _export_marker(name: str) -> str:
+    return f"{name}.complete"
+
+
 def export_ready(*, version: ModelVersion, fmt: str) -> bool:
-    return default_storage.exists(export_name(version=version, fmt=fmt))
+    """True when the ZIP is fully stored (its completion marker names its size)."""
+    name = export_name(version=version, fmt=fmt)
+    try:
+        with default_storage.open(_export_marker(name), "rb") as f:
+            expected = int(f.read())
+        return default_storage.size(name) == expected
+    except (FileNotFoundError, OSError, ValueError):
+        return False
 
 
 def export_request(*, version: ModelVersion, fmt: str) -> str | None:

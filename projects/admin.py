@@ -6,6 +6,8 @@ from django.db.models import Count
 from projects import services
 from projects.models import Job, Label, Project
 
+HIDDEN_NOTE = "Hidden by a moderator for breaking the site's rules."
+
 
 class LabelInline(admin.TabularInline):
     model = Label
@@ -28,11 +30,18 @@ class ProjectAdmin(admin.ModelAdmin):
     def label_count(self, obj: Project) -> int:
         return obj._labels
 
+    def save_model(self, request, obj: Project, form, change: bool) -> None:
+        hidden_changed = change and "hidden" in form.changed_data
+        super().save_model(request, obj, form, change)
+        if hidden_changed:  # the same service as the bulk action: open sockets close too
+            services.project_set_hidden(
+                project=obj, hidden=obj.hidden, note=obj.moderation_note or HIDDEN_NOTE
+            )
+
     @admin.action(description="Hide selected projects from the public")
     def hide_from_public(self, request, queryset) -> None:
-        note = "Hidden by a moderator for breaking the site's rules."
         for project in queryset:
-            services.project_set_hidden(project=project, hidden=True, note=note)
+            services.project_set_hidden(project=project, hidden=True, note=HIDDEN_NOTE)
         self.message_user(request, f"Hid {queryset.count()} project(s).", messages.SUCCESS)
 
     @admin.action(description="Show selected projects again")

@@ -207,11 +207,12 @@ def job_create(
     timeout: int | None = None,
 ) -> Job:
     """Create the job row and enqueue `func(job_id)` once the transaction commits."""
+    limit = Job._meta.get_field("title").max_length
     job = Job.objects.create(
         project=project,
         created_by=user,
         kind=kind,
-        title=title,
+        title=title if len(title) <= limit else title[: limit - 1] + "…",  # e.g. a long ZIP name
         params=params or {},
         total=total,
     )

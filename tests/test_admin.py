@@ -55,3 +55,27 @@ def test_staff_see_the_queue_dashboard_and_others_do_not(staff_client, owner):
     user.force_login(owner)
     response = user.get(reverse("django_rq:home"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_it_closes_open_pages_when_hidden_from_the_change_form(
+    staff_client, public_project, monkeypatch, django_capture_on_commit_callbacks
+):
+    from projects import services
+
+    closed = []
+    monkeypatch.setattr(services, "notify_access_changed", closed.append)
+    url = reverse("admin:projects_project_change", args=[public_project.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            url,
+            {
+                "name": "Birds", "description": "", "owner": public_project.owner_id,
+                "visibility": "public", "hidden": "on", "moderation_note": "",
+                "labels-TOTAL_FORMS": "0", "labels-INITIAL_FORMS": "0",
+                "labels-MIN_NUM_FORMS": "0", "labels-MAX_NUM_FORMS": "1000",
+            },
+        )  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+    public_project.refresh_from_db()
+    assert public_project.hidden and public_project.moderation_note
+    assert closed == [public_project.pk]

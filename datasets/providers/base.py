@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -34,6 +35,16 @@ class Candidate:
     attribution: str  # full human-readable attribution text
     provider: str  # "openverse", ...
     provider_id: str  # the provider's id for the image (dedup across pages/runs)
+
+    def __post_init__(self) -> None:
+        # Pages link to these: a provider's "javascript:" or "data:" URL must never become one.
+        for name in ("landing_url", "license_url"):
+            if not web_url(getattr(self, name)):
+                object.__setattr__(self, name, "")
+
+
+def web_url(url: str) -> bool:
+    return urlsplit(url.strip()).scheme.lower() in {"http", "https"} if url else False
 
 
 class ProviderError(Exception):

@@ -536,3 +536,17 @@ def test_it_matches_registered_queries_only(httpserver: HTTPServer) -> None:
     assert len(provider.search("dog", page=1, page_size=5)) == 2
     assert len(provider.search("cat", page=1, page_size=5)) == 1
     assert QueryParams(q="dog").match(b"q=dog&page=1")
+
+
+def test_it_drops_provenance_links_that_are_not_web_pages(httpserver: HTTPServer) -> None:
+    payload = openverse_payload(image_base(httpserver), "owl", 2)
+    payload["results"][0]["foreign_landing_url"] = "javascript:alert(document.cookie)"
+    payload["results"][0]["license_url"] = "data:text/html,<script>alert(1)</script>"
+    payload["results"][1]["foreign_landing_url"] = " JavaScript:alert(1)"
+    httpserver.expect_request("/v1/images/").respond_with_json(payload)
+    provider = get_provider("openverse", config=provider_config(httpserver, "openverse"))
+
+    first, second = provider.search("owl", page=1, page_size=2)
+
+    assert (first.landing_url, first.license_url, second.landing_url) == ("", "", "")
+    assert second.license_url.startswith("https://creativecommons.org/")

@@ -180,3 +180,28 @@ def test_it_deletes_exports_with_the_version(published, make_version, ai, owner,
         services.model_version_delete(version=v2)
     assert not default_storage.exists(name)
     assert not ModelVersion.objects.filter(pk=v2.pk).exists()
+
+
+def test_it_never_serves_an_export_whose_write_was_cut_short(published, monkeypatch):
+    from django.core.files import File
+
+    real_chunks = File.chunks
+
+    def disk_full(self, chunk_size=None):
+        for i, chunk in enumerate(real_chunks(self, chunk_size=1024)):
+            if i == 2:
+                raise OSError(28, "No space left on device")
+            yield chunk
+
+    monkeypatch.setattr(File, "chunks", disk_full)
+    with pytest.raises(OSError):
+        services.export_build(version=published, fmt="keras")
+    name = services.export_name(version=published, fmt="keras")
+    assert default_storage.exists(name)  # the cut-short file is there...
+    assert not services.export_ready(version=published, fmt="keras")  # ...but never served
+
+    monkeypatch.setattr(File, "chunks", real_chunks)
+    assert services.export_build(version=published, fmt="keras") == name
+    assert services.export_ready(version=published, fmt="keras")
+    with default_storage.open(name, "rb") as f, zipfile.ZipFile(f) as zf:
+        assert zf.testzip() is None and "model.keras" in zf.namelist()
