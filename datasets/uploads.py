@@ -10,10 +10,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-STALE_AFTER = 24 * 3600  # abandoned plans: their archives are swept on the next upload
+STALE_AFTER = 24 * 3600  # abandoned plans: their archives are swept (monitor, next upload)
+PART_STALE_AFTER = 3600  # a ".part" nobody wrote to for an hour: its upload died
+FIELD = "archive"  # the one file field a ZIP upload may carry
 
 
 def uploads_dir() -> Path:
@@ -30,14 +32,17 @@ def archive_path(project_id: int, token: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def sweep_stale() -> None:
-    cutoff = time.time() - STALE_AFTER
+def sweep_stale() -> int:
+    now, swept = time.time(), 0
     for path in uploads_dir().glob("p*-*.zip*"):
+        limit = PART_STALE_AFTER if path.suffix == ".part" else STALE_AFTER
         try:
-            if path.stat().st_mtime < cutoff:
+            if path.stat().st_mtime < now - limit:
                 path.unlink()
+                swept += 1
         except OSError:
             pass
+    return swept
 
 
 class StoredArchive(UploadedFile):
@@ -54,11 +59,18 @@ class ArchiveUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.project_id = project_id
         self.too_large = False
+        self.received = False
+        self.path: Path | None = None
         self._fh = None
         self._size = 0
 
-    def new_file(self, *args, **kwargs) -> None:
-        super().new_file(*args, **kwargs)
+    def new_file(self, field_name, *args, **kwargs) -> None:
+        # Only the first file of the "archive" field is kept; anything else in the request is
+        # read past without a byte stored (each could otherwise take up to the size limit).
+        if field_name != FIELD or self.received:
+            raise SkipFile
+        self.received = True
+        super().new_file(field_name, *args, **kwargs)
         self.token = secrets.token_hex(16)
         self.path = uploads_dir() / f"p{self.project_id}-{self.token}.zip.part"
         self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in file_complete/upload_complete
@@ -93,4 +105,5 @@ class ArchiveUploadHandler(FileUploadHandler):
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-        self.path.unlink(missing_ok=True)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import threading
 
 from django.db import close_old_connections
 
+from datasets.uploads import sweep_stale as uploads_sweep_stale
 from projects.services import jobs_fail_stale
 from training.services import training_runs_fail_stale
 
@@ -18,6 +19,7 @@ CHECK_EVERY = 10.0  # seconds; with a 30 s stale window a dead worker shows with
 
 
 def monitor_once() -> int:
+    uploads_sweep_stale()  # abandoned ZIP uploads go on a timer, not only on the next upload
     return training_runs_fail_stale() + jobs_fail_stale()
 
 

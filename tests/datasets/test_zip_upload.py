@@ -78,3 +78,38 @@ def test_it_is_404_for_anyone_else(client, other_client, project):
     for c in (client, other_client):
         assert _post(c, project, hostile.good_zip()).status_code == 404
     assert not list(uploads_dir().glob(f"p{project.pk}-*"))
+
+
+def test_it_keeps_only_the_archive_field_of_a_request(owner_client, project):
+    response = owner_client.post(
+        reverse("datasets:zip_upload", args=[project.pk]),
+        {
+            "extra1": SimpleUploadedFile("junk1.bin", b"x" * 50_000),
+            "archive": [
+                SimpleUploadedFile("photos.zip", hostile.good_zip()),
+                SimpleUploadedFile("second.zip", hostile.good_zip()),
+            ],
+            "extra2": SimpleUploadedFile("junk2.bin", b"y" * 50_000),
+        },
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200 and response.json()["images"] == 4
+    kept = list(uploads_dir().glob(f"p{project.pk}-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == hostile.good_zip()
+
+
+def test_it_sweeps_abandoned_uploads_on_a_timer(owner_client, project):
+    import os
+    import time
+
+    from training.monitor import monitor_once
+
+    old, fresh = uploads_dir() / f"p{project.pk}-{'a' * 32}.zip", uploads_dir() / "p1-new.zip"
+    dead_part = uploads_dir() / f"p{project.pk}-{'b' * 32}.zip.part"
+    for path in (old, fresh, dead_part):
+        path.write_bytes(b"PK")
+    two_days_ago, two_hours_ago = time.time() - 2 * 86400, time.time() - 7200
+    os.utime(old, (two_days_ago, two_days_ago))
+    os.utime(dead_part, (two_hours_ago, two_hours_ago))
+    monitor_once()
+    assert sorted(p.name for p in uploads_dir().iterdir()) == ["p1-new.zip"]
