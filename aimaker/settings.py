@@ -184,7 +184,8 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600} for name in ("default", "collect", "training")
 }
 AIMAKER_TRAINING_WORKERS = env_int("AIMAKER_TRAINING_WORKERS", 1)
-AIMAKER_TRAINING_JOB_TIMEOUT = env_int("AIMAKER_TRAINING_JOB_TIMEOUT", 7 * 24 * 3600)
+# The longest one run may hold a training worker (then it fails with a message).
+AIMAKER_TRAINING_JOB_TIMEOUT = env_int("AIMAKER_TRAINING_JOB_TIMEOUT", 12 * 3600)
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -333,6 +334,9 @@ AIMAKER_FEATURE_CACHE_DIR = Path(
 )
 AIMAKER_TRAINING_HEARTBEAT_SECONDS = 5
 AIMAKER_TRAINING_STALE_SECONDS = 30  # no heartbeat for this long: the worker is gone
+# Fair sharing of the training workers: runs queued or running at once.
+AIMAKER_MAX_ACTIVE_RUNS_PER_USER = env_int("AIMAKER_MAX_ACTIVE_RUNS_PER_USER", 3)
+AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT = env_int("AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT", 2)
 
 # --- Using models: serving, REST API ------------------------------------------------------
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI files served locally (no CDN)

@@ -45,6 +45,7 @@ STALE_MESSAGE = (
     "The training worker stopped (killed or out of memory) and sent no heartbeat for {seconds} s. "
     "Retry the run; with a large dataset try a smaller batch size."
 )
+WAITING = "waiting"  # queued in the database, held back from RQ until fair (see dispatch)
 PHASE_TEXT = {
     "queued": "Waiting for a training worker",
     "starting": "Starting",
@@ -140,6 +141,8 @@ def training_queue_position(*, run: TrainingRun) -> int | None:
 
 
 def _phase_text(run: TrainingRun, p: dict[str, Any], position: int | None) -> str:
+    if run.status == TrainingRun.Status.QUEUED and run.phase == WAITING:
+        return "Queued: starts after your run that is ahead of it (other people's runs go first)"
     if run.status == TrainingRun.Status.QUEUED:
         return f"Queued: position {position} in the training queue" if position else "Queued"
     if run.status == TrainingRun.Status.SUCCEEDED:
@@ -258,30 +261,28 @@ def _create_run(**fields: Any) -> TrainingRun:
 
 
 def _enqueue(run: TrainingRun) -> None:
-    def enqueue() -> None:
-        job_id = _rq_job_id(run)
-        TrainingRun.objects.filter(pk=run.pk).update(rq_job_id=job_id)
-        run.rq_job_id = job_id
-        try:
-            django_rq.get_queue(QUEUE).enqueue(
-                "training.jobs.train_run",
-                run.pk,
-                job_id=job_id,
-                job_timeout=settings.AIMAKER_TRAINING_JOB_TIMEOUT,
-                result_ttl=3600,
-                failure_ttl=7 * 24 * 3600,
-            )
-        except Exception as exc:  # noqa: BLE001 - Redis down: fail the run, never leave it queued
-            log.exception("could not queue training run %s", run.pk)
-            TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
-                status=TrainingRun.Status.FAILED,
-                error=f"Could not queue the run (the job queue is unavailable: {exc}). Retry it.",
-                finished_at=timezone.now(),
-            )
-            run.refresh_from_db()
-        training_run_notify(run)
-
-    transaction.on_commit(enqueue)
+    """Put a committed run in the training queue; with Redis down, fail it with a message."""
+    job_id = _rq_job_id(run)
+    TrainingRun.objects.filter(pk=run.pk).update(rq_job_id=job_id)
+    run.rq_job_id = job_id
+    try:
+        django_rq.get_queue(QUEUE).enqueue(
+            "training.jobs.train_run",
+            run.pk,
+            job_id=job_id,
+            job_timeout=settings.AIMAKER_TRAINING_JOB_TIMEOUT,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except Exception as exc:  # noqa: BLE001 - Redis down: fail the run, never leave it queued
+        log.exception("could not queue training run %s", run.pk)
+        TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
+            status=TrainingRun.Status.FAILED,
+            error=f"Could not queue the run (the job queue is unavailable: {exc}). Retry it.",
+            finished_at=timezone.now(),
+        )
+        run.refresh_from_db()
+    training_run_notify(run)
 
 
 def training_run_start(
@@ -294,6 +295,7 @@ def training_run_start(
     problems = training_problems(project=project)
     if problems:
         raise ValidationError(problems)
+    _check_active_limits(project)
     from datasets.models import Image
 
     labels = [label for label, _ in training_label_counts(project=project)]
@@ -311,10 +313,10 @@ def training_run_start(
             snapshot=snapshot,
             image_count=len(snapshot),
             code_version=training_code_version(),
-            phase="queued",
+            phase=WAITING if enqueue else "queued",
         )
         if enqueue:
-            _enqueue(run)
+            transaction.on_commit(lambda: _dispatch_and_refresh(run))
     return run
 
 
@@ -322,6 +324,7 @@ def training_run_retry(*, run: TrainingRun, user: User | None) -> TrainingRun:
     """A new run with the same parameters and dataset snapshot; a fine-tune run resumes."""
     if run.status not in (TrainingRun.Status.FAILED, TrainingRun.Status.CANCELLED):
         raise ValidationError("Only a failed or cancelled run can be retried.")
+    _check_active_limits(run.project)
     with transaction.atomic():
         new = _create_run(
             project=run.project,
@@ -333,11 +336,73 @@ def training_run_retry(*, run: TrainingRun, user: User | None) -> TrainingRun:
             snapshot=run.snapshot,
             image_count=run.image_count,
             code_version=training_code_version(),
-            phase="queued",
+            phase=WAITING,
             retry_of=run,
         )
-        _enqueue(new)
+        transaction.on_commit(lambda: _dispatch_and_refresh(new))
     return new
+
+
+ACTIVE = (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
+
+
+def _check_active_limits(project: Project) -> None:
+    """One user may not fill the training workers: caps on runs queued or running."""
+    active = TrainingRun.objects.filter(status__in=ACTIVE)
+    if active.filter(project=project).count() >= settings.AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT:
+        raise ValidationError(
+            f"This AI already has {settings.AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT} runs queued or "
+            "running. Wait for one to finish, or cancel one."
+        )
+    if active.filter(project__owner_id=project.owner_id).count() >= (
+        settings.AIMAKER_MAX_ACTIVE_RUNS_PER_USER
+    ):
+        raise ValidationError(
+            f"You already have {settings.AIMAKER_MAX_ACTIVE_RUNS_PER_USER} runs queued or running "
+            "across your AIs. Wait for one to finish, or cancel one."
+        )
+
+
+def _dispatch_and_refresh(run: TrainingRun) -> None:
+    training_runs_dispatch()
+    run.refresh_from_db()  # the caller's instance shows whether it went to the queue
+
+
+def training_runs_dispatch() -> int:
+    """Send waiting runs to the training queue, fairly: an owner with a run already in the
+    queue or running waits, so everyone's first run goes before anyone's second. When the
+    queue is empty (idle workers), the oldest waiting run goes anyway."""
+    waiting = list(
+        TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, phase=WAITING)
+        .select_related("project")
+        .order_by("pk")
+    )
+    if not waiting:
+        return 0
+    busy = set(
+        TrainingRun.objects.filter(status__in=ACTIVE)
+        .exclude(phase=WAITING)
+        .values_list("project__owner_id", flat=True)
+    )
+    try:
+        idle = django_rq.get_queue(QUEUE).count == 0
+    except Exception:  # noqa: BLE001 - Redis down: _enqueue fails the run with a message
+        idle = True
+
+    def send(run: TrainingRun) -> bool:
+        claimed = TrainingRun.objects.filter(
+            pk=run.pk, status=TrainingRun.Status.QUEUED, phase=WAITING
+        ).update(phase="queued")
+        if claimed:  # else another process dispatched (or someone cancelled) it meanwhile
+            run.phase = "queued"
+            busy.add(run.project.owner_id)
+            _enqueue(run)
+        return bool(claimed)
+
+    sent = sum(send(run) for run in waiting if run.project.owner_id not in busy)
+    if not sent and idle:
+        sent = int(send(waiting[0]))  # nobody else is waiting: use the idle worker
+    return sent
 
 
 def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
@@ -355,6 +420,7 @@ def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
                 log.warning("could not remove run %s from the queue", run.pk, exc_info=True)
             run.refresh_from_db()
             training_run_notify(run)
+            training_runs_dispatch()
             return run
     if run.status == TrainingRun.Status.RUNNING:
         TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
@@ -373,7 +439,7 @@ def training_runs_fail_stale(
     qs = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
     queued = TrainingRun.objects.filter(
         status=TrainingRun.Status.QUEUED, created_at__lt=timezone.now() - LOST_AFTER
-    )
+    ).exclude(phase=WAITING)  # held back on purpose, not lost
     if project is not None:
         qs, queued = qs.filter(project=project), queued.filter(project=project)
     count = 0
@@ -401,6 +467,8 @@ def training_runs_fail_stale(
             run.refresh_from_db()
             log.warning("training run %s: worker gone, marked failed", run.pk)
             training_run_notify(run)
+    if count:
+        training_runs_dispatch()
     return count
 
 
@@ -720,6 +788,7 @@ def training_run_execute(
 
         model_version_create_for_run(run=run)
     training_run_notify(run)
+    training_runs_dispatch()  # this owner's next run, if one waits
     return run
 
 

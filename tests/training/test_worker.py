@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 FORM = {"mode": "quick", "epochs": 4, "batch_size": 4, "learning_rate": 0.05,
         "validation_split": 25, "finetune_layers": 2, "finetune_epochs": 1, "seed": 1}  # fmt: skip
 # Many tiny batches: slow enough to act on the run while it trains.
-SLOW = {**FORM, "epochs": 1000, "batch_size": 1}
+SLOW = {**FORM, "epochs": 500, "batch_size": 1}
 
 
 async def safe_disconnect(comm) -> None:

@@ -62,10 +62,11 @@ class TrainParams:
             return isinstance(v, (int, float)) and not isinstance(v, bool)
 
         check(self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}")
-        check(is_int(self.epochs) and 1 <= self.epochs <= 1000, "epochs must be an integer 1..1000")
+        # Bounds keep one run from holding a shared training worker for days.
+        check(is_int(self.epochs) and 1 <= self.epochs <= 500, "epochs must be an integer 1..500")
         check(
-            is_int(self.batch_size) and 1 <= self.batch_size <= 1024,
-            "batch_size must be an integer 1..1024",
+            is_int(self.batch_size) and 1 <= self.batch_size <= 512,
+            "batch_size must be an integer 1..512",
         )
         check(
             is_num(self.learning_rate) and 0 < self.learning_rate <= 1,
@@ -77,12 +78,12 @@ class TrainParams:
         )
         check(isinstance(self.augmentation, bool), "augmentation must be true or false")
         check(
-            is_int(self.finetune_layers) and 1 <= self.finetune_layers <= 1000,
-            "finetune_layers must be an integer 1..1000",
+            is_int(self.finetune_layers) and 1 <= self.finetune_layers <= 300,
+            "finetune_layers must be an integer 1..300",
         )
         check(
-            is_int(self.finetune_epochs) and 1 <= self.finetune_epochs <= 1000,
-            "finetune_epochs must be an integer 1..1000",
+            is_int(self.finetune_epochs) and 1 <= self.finetune_epochs <= 100,
+            "finetune_epochs must be an integer 1..100",
         )
         check(
             is_num(self.finetune_learning_rate) and 0 < self.finetune_learning_rate <= 1,
@@ -94,7 +95,7 @@ class TrainParams:
             f"backbone must be one of {sorted(BACKBONES)}, got {self.backbone!r}",
         )
         check(is_num(self.dropout) and 0 <= self.dropout < 1, "dropout must be a number in [0, 1)")
-        check(is_int(self.patience) and 1 <= self.patience <= 1000, "patience must be 1..1000")
+        check(is_int(self.patience) and 1 <= self.patience <= 100, "patience must be 1..100")
         return self
 
 
