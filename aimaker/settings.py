@@ -158,12 +158,18 @@ if not REDIS_URL:
     REDIS_URL = ensure_embedded_redis(DATA_DIR / "redis")
     os.environ["REDIS_URL"] = REDIS_URL  # children (workers, servers) share this server
 
-# redis-py 8 cut its default socket_timeout to 5 s: the same as the layer's blocking receive
-# (BZPOPMIN for 5 s), so every idle websocket failed and reconnected. A read timeout above that
-# wait keeps idle sockets open and still notices a Redis that went away.
+# redis-py 8 cut its default socket_timeout to 5 s: the same as the core layer's blocking
+# receive (BZPOPMIN for 5 s), so every idle websocket failed and reconnected. A read timeout
+# above that wait keeps idle sockets open and still notices a Redis that went away.
+# AIMAKER_CHANNEL_LAYER: "core" (lists per channel) or "pubsub" (Redis pub/sub: one message per
+# server process per event, however many viewers); see docs/benchmarks.md (bench.live).
+AIMAKER_CHANNEL_LAYER = os.environ.get("AIMAKER_CHANNEL_LAYER", "pubsub")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": {
+            "core": "channels_redis.core.RedisChannelLayer",
+            "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        }[AIMAKER_CHANNEL_LAYER],
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
             "prefix": "aimaker:ch:",

@@ -1,7 +1,10 @@
 """What the benchmarks share."""
 
 import os
+import socket
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -16,3 +19,30 @@ def use_throwaway_data_dir(name: str) -> Path:
         os.environ.pop(variable, None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
     return tmp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server process exited early")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the server did not start in time")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)

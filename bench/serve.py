@@ -18,7 +18,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,23 +26,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.common import use_throwaway_data_dir
+from bench.common import free_port, percentile, use_throwaway_data_dir, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def _train_project(labels: list[str], per_label: int) -> int:
@@ -123,13 +109,13 @@ def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: in
     lat4 = [ms for ms, _, code in concurrent if code == 200]
     errors = sum(code != 200 for _, _, code in single + concurrent)
     return {
-        "p50_ms": round(_percentile(lat, 0.5), 1) if lat else None,
-        "p95_ms": round(_percentile(lat, 0.95), 1) if lat else None,
+        "p50_ms": round(percentile(lat, 0.5), 1) if lat else None,
+        "p95_ms": round(percentile(lat, 0.95), 1) if lat else None,
         "mean_ms": round(statistics.mean(lat), 1) if lat else None,
-        "server_p50_ms": round(_percentile(server, 0.5), 1) if server else None,
+        "server_p50_ms": round(percentile(server, 0.5), 1) if server else None,
         "rps_4_clients": round(len(lat4) / wall, 1),
-        "p50_ms_4_clients": round(_percentile(lat4, 0.5), 1) if lat4 else None,
-        "p95_ms_4_clients": round(_percentile(lat4, 0.95), 1) if lat4 else None,
+        "p50_ms_4_clients": round(percentile(lat4, 0.5), 1) if lat4 else None,
+        "p95_ms_4_clients": round(percentile(lat4, 0.95), 1) if lat4 else None,
         "requests": len(single) + len(concurrent),
         "errors": errors,
     }
@@ -175,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         photo_path = args.photo or sorted((DATASET / "validation" / "hat").glob("*.jpg"))[0]
         photo = photo_path.read_bytes()
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ)
         env.update(
             AIMAKER_SERVING_RUNTIME=args.runtime,
@@ -190,12 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
              "aimaker.asgi:application"],
             env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+        wait_for_port(port, proc)
         url = f"http://127.0.0.1:{port}/api/v1/projects/{project_id}/predict/"
         random.seed(0)
         figures = _measure(url, secret, photo, args.requests, args.concurrent_requests)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels_redis.core import RedisChannelLayer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from projects.notify import project_group
 from tests.conftest import _free_port, _stop, daphne_server
@@ -70,10 +70,12 @@ def _other_kind(tmp_path: Path) -> contextlib.AbstractContextManager[str]:
     return redis_server(tmp_path / "redis-other", unix=not settings.REDIS_URL.startswith("unix"))
 
 
-def _layer_for(url: str) -> RedisChannelLayer:
-    config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+def _layer_for(url: str):
+    """The configured channel layer, pointed at `url`."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    config = dict(layer["CONFIG"])
     config["hosts"] = [{**config["hosts"][0], "address": url}]
-    return RedisChannelLayer(**config)
+    return import_string(layer["BACKEND"])(**config)
 
 
 async def _hold(base_url: str, cookie: str, project_id: int, redis_url: str) -> dict:
