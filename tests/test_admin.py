@@ -55,3 +55,8 @@ def test_staff_see_the_queue_dashboard_and_others_do_not(staff_client, owner):
     user.force_login(owner)
     response = user.get(reverse("django_rq:home"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_it_spells_default_switches_right(staff_client):
+    body = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Default switches" in body and "switchs" not in body

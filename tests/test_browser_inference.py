@@ -61,3 +61,7 @@ def test_it_publishes_predicts_and_creates_a_token(
     secret = page.input_value("#token-secret")
     assert secret.startswith("aim_")
     assert PersonalToken.objects.get(user=owner).prefix == secret[:12]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_asgi)
+    page.click("#copy-token")
+    page.wait_for_selector("#copy-token:has-text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == secret

@@ -117,7 +117,26 @@ def test_public_projects_are_readable_and_predictable_not_changeable(
     monkeypatch.setattr("training.services.training_run_start", lambda **kw: started.append(kw))
     response = other_api.post(api("runs", public_ai.pk), {}, content_type="application/json")
     assert response.status_code == 404 and not started
-    assert client.post(api("runs", public_ai.pk), {}).status_code in (401, 404)
+    assert client.post(api("runs", public_ai.pk), {}).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["project", "labels", "versions", "predict", "runs"])
+def test_it_asks_for_a_token_on_a_private_project_without_one(client, published, ai, name):
+    if name == "predict":
+        response = client.post(api(name, ai.pk), {"image": image()})
+    else:
+        response = client.get(api(name, ai.pk))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "Authorization: Bearer <personal token>" in response.json()["detail"]
+    # The same answer for a project that does not exist: it reveals nothing.
+    missing = client.get(api("project", ai.pk + 1000))
+    assert (missing.status_code, missing.json()) == (401, response.json())
+
+
+def test_it_asks_for_a_token_to_list_projects(client, ai):
+    response = client.get(api("projects"))
+    assert response.status_code == 401 and "personal token" in response.json()["detail"]
 
 
 def test_it_starts_a_training_run_and_reads_its_status(owner_api, owner, ai, monkeypatch):
