@@ -169,10 +169,15 @@ class RunList(generics.ListAPIView):
         form = s.RunStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         from training import services as training_services
+        from training.presets import training_preset_params
 
+        params = form.validated_data["params"]
+        if form.validated_data.get("preset"):
+            preset = training_preset_params(preset=form.validated_data["preset"])
+            params = {**preset, **params}
         try:
             run = training_services.training_run_start(
-                project=project, user=request.user, params=form.validated_data["params"]
+                project=project, user=request.user, params=params
             )
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=400)

@@ -154,6 +154,22 @@ def test_it_starts_a_training_run_and_reads_its_status(owner_api, owner, ai, mon
     assert owner_api.get(api("runs", ai.pk)).json()["count"] == 1
 
 
+def test_it_starts_a_training_run_from_a_preset(owner_api, ai, monkeypatch):
+    started = []
+
+    def fake_start(*, project, user, params):
+        started.append(params)
+        return TrainingRun.objects.create(project=project, number=1, params=params)
+
+    monkeypatch.setattr("training.services.training_run_start", fake_start)
+    response = owner_api.post(api("runs", ai.pk), {"preset": "best", "params": {"epochs": 5}},
+                              content_type="application/json")  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert started[0]["mode"] == "finetune" and started[0]["epochs"] == 5
+    bad = owner_api.post(api("runs", ai.pk), {"preset": "turbo"}, content_type="application/json")
+    assert bad.status_code == 400 and "preset" in bad.json()
+
+
 def test_it_explains_a_refused_training_run(owner_api, ai):
     response = owner_api.post(api("runs", ai.pk), {}, content_type="application/json")
     assert response.status_code == 400
