@@ -168,8 +168,9 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "total": predictions.count(),
         "rerun_form": RerunForm(versions=version_list),
+        # Re-runs show their state in their own list; the page has no generic live job box,
+        # which would also show the project's imports and collections.
         "reruns": project.reruns.select_related("job", "created_by")[:10],
-        "jobs": project.jobs.filter(kind="rerun")[:3],
     }
     return render(request, "inference/history.html", context)
 
