@@ -25,9 +25,10 @@ def percent_points(value: float | None) -> str:
     if value is None or value == "":
         return ""
     try:
-        return f"{float(value) * 100:+.1f} pts"
+        points = float(value) * 100
     except (TypeError, ValueError):
         return ""
+    return "0" if abs(points) < 0.05 else f"{points:+.1f} pts"
 
 
 @register.filter
