@@ -1,8 +1,16 @@
 """AI Maker settings: one module, configured from the environment (12-factor).
 
 With no environment at all it runs: SQLite and an embedded Redis under the data directory,
-DEBUG on, a secret key generated once and kept in the data directory. Production sets at
-least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
+a secret key generated once and kept in the data directory, localhost hosts, static files
+served by whitenoise, and DEBUG off, so `make run` is safe to leave running (a 404 never
+shows Django's debug page). Developers turn DEBUG on with DEBUG=1.
+
+Local or deployed? One rule: setting ALLOWED_HOSTS (a real host name) makes it a deployment.
+Then SECRET_KEY is required and the HTTPS defaults are on (redirect to https, secure
+cookies, HSTS). Without ALLOWED_HOSTS it serves http://127.0.0.1:8000 with cookies that work
+over plain http. AIMAKER_HTTPS=1/0 overrides the HTTPS defaults either way, and each
+SECURE_* / *_COOKIE_SECURE variable overrides its own setting. Production sets at least
+SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 
 import os
@@ -53,15 +61,18 @@ else:
     DATA_DIR = BASE_DIR / ".data" / "dev"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
+# A deployment names its hosts; a local `make run` does not (see the module docstring).
+DEPLOYED = bool(os.environ.get("ALLOWED_HOSTS", "").strip())
+HTTPS = env_bool("AIMAKER_HTTPS", DEPLOYED)
 
 
 def _secret_key() -> str:
     key = os.environ.get("SECRET_KEY")
     if key:
         return key
-    if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
+    if DEPLOYED:
+        raise RuntimeError("SECRET_KEY must be set when ALLOWED_HOSTS is set (a deployment).")
     path = DATA_DIR / "secret_key"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
@@ -73,9 +84,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
-)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -204,11 +213,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "home"
 
+# Mail goes out by SMTP once a mail server is configured; until then it is printed to the
+# console (password reset links included), so zero configuration never fails on sending.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -249,13 +260,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# --- Security (production defaults when DEBUG is off) -------------------------------------
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# --- Security (HTTPS defaults for a deployment: see the module docstring) -----------------
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,12 +28,31 @@ from training.models import TrainingRun
 # --- Helpers ------------------------------------------------------------------------------
 
 
+AUTH_REQUIRED = "Authentication required: send Authorization: Bearer <personal token>."
+
+
+def _ask_anonymous_for_a_token(request: Request) -> None:
+    # A caller without credentials is told a token is needed (401 with WWW-Authenticate:
+    # Bearer) for any project it may not see, existing or not, so this reveals nothing;
+    # a signed-in caller still gets 404.
+    if not request.user.is_authenticated:
+        raise NotAuthenticated(AUTH_REQUIRED)
+
+
 def _viewable(request: Request, pk: int) -> Project:
-    return get_project_for_viewer(request, pk)
+    try:
+        return get_project_for_viewer(request, pk)
+    except Http404:
+        _ask_anonymous_for_a_token(request)
+        raise
 
 
 def _owned(request: Request, pk: int) -> Project:
-    return get_project_for_owner(request, pk)
+    try:
+        return get_project_for_owner(request, pk)
+    except Http404:
+        _ask_anonymous_for_a_token(request)
+        raise
 
 
 # --- Projects, labels, versions -----------------------------------------------------------
@@ -43,8 +64,7 @@ class ProjectList(generics.ListAPIView):
     serializer_class = s.ProjectSerializer
 
     def get_queryset(self) -> QuerySet[Project]:
-        if not self.request.user.is_authenticated:
-            return Project.objects.none()
+        _ask_anonymous_for_a_token(self.request)
         return Project.objects.filter(owner=self.request.user).select_related("owner")
 
 
@@ -149,10 +169,15 @@ class RunList(generics.ListAPIView):
         form = s.RunStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         from training import services as training_services
+        from training.presets import training_preset_params
 
+        params = form.validated_data["params"]
+        if form.validated_data.get("preset"):
+            preset = training_preset_params(preset=form.validated_data["preset"])
+            params = {**preset, **params}
         try:
             run = training_services.training_run_start(
-                project=project, user=request.user, params=form.validated_data["params"]
+                project=project, user=request.user, params=params
             )
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=400)

@@ -94,6 +94,7 @@ class DefaultSwitch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "default switches"  # not Django's "switchs"
 
     def __str__(self) -> str:
         return f"{self.project}: v{self.from_number} -> v{self.to_number}"

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from inference.models import ModelVersion
 from projects.models import Label, Project
 from training.models import TrainingRun
+from training.presets import Preset
 
 # Big per-image lists stay on the web pages; the API returns the summary metrics.
 _METRIC_KEYS = ("val_accuracy", "val_loss", "val_count", "train_count", "macro_f1", "per_label",
@@ -75,6 +76,11 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunStartSerializer(serializers.Serializer):
+    preset = serializers.ChoiceField(
+        choices=Preset.choices,
+        required=False,
+        help_text="fast, balanced or best (fine-tune, for a GPU); params override its values",
+    )
     params = serializers.DictField(
         required=False, default=dict, help_text='training parameters, e.g. {"epochs": 20}'
     )

@@ -194,6 +194,8 @@ def model_version_compare(
     *, version: ModelVersion, baseline: ModelVersion | None
 ) -> dict[str, Any]:
     """What differs between `version` and `baseline` (usually the current default)."""
+    from training.describe import training_param_name, training_param_value
+
     new_m, old_m = version.metrics, baseline.metrics if baseline else {}
     metric_rows = []
     for key, title in (
@@ -204,7 +206,8 @@ def model_version_compare(
     ):
         new, old = new_m.get(key), old_m.get(key)
         metric_rows.append({"key": key, "title": title, "new": new, "old": old,
-                            "delta": _delta(new, old)})  # fmt: skip
+                            "delta": _delta(new, old),
+                            "percent": key == "val_accuracy"})  # fmt: skip
     metric_rows.append(
         {
             "key": "image_count",
@@ -221,7 +224,11 @@ def model_version_compare(
         new_p, old_p = version.run.params or {}, baseline.run.params or {}
         for key in sorted(set(new_p) | set(old_p)):
             if new_p.get(key) != old_p.get(key):
-                params.append({"key": key, "new": new_p.get(key), "old": old_p.get(key)})
+                new, old = new_p.get(key), old_p.get(key)
+                params.append({"key": key, "new": new, "old": old,
+                               "name": training_param_name(key=key),
+                               "new_text": training_param_value(key=key, value=new),
+                               "old_text": training_param_value(key=key, value=old)})  # fmt: skip
     new_labels, old_labels = version.labels, baseline.labels if baseline else []
     images: dict[str, Any] = {}
     if baseline:

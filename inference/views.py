@@ -86,13 +86,26 @@ def export(request: HttpRequest, pk: int, number: int, fmt: str) -> HttpResponse
     version = _version(project, number)
     if fmt not in FORMATS:
         raise Http404("No such export format.")
+    polling = request.GET.get("state") == "1"  # the waiting page asks whether it is ready
     try:
         name = services.export_request(version=version, fmt=fmt)
     except ValidationError as exc:
+        if polling:
+            return JsonResponse({"state": "failed", "message": exc.messages[0]})
         messages.error(request, exc.messages[0])
         return redirect("inference:version", pk=project.pk, number=version.number)
-    if name is None:  # being built in the background: this page reloads until it is ready
-        context = {"project": project, "version": version, "fmt": fmt, "title": FORMATS[fmt]}
+    if polling:
+        return JsonResponse({"state": "building" if name is None else "ready"})
+    if name is None:
+        # Built in the background: the page polls (or, without JavaScript, reloads) until
+        # it is ready, starts the download and then says so, instead of spinning on.
+        context = {
+            "project": project,
+            "version": version,
+            "fmt": fmt,
+            "title": FORMATS[fmt],
+            "filename": services.export_filename(version=version, fmt=fmt),
+        }
         return render(request, "inference/export_building.html", context, status=202)
     return FileResponse(
         default_storage.open(name, "rb"),
@@ -168,8 +181,9 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "total": predictions.count(),
         "rerun_form": RerunForm(versions=version_list),
+        # Re-runs show their state in their own list; the page has no generic live job box,
+        # which would also show the project's imports and collections.
         "reruns": project.reruns.select_related("job", "created_by")[:10],
-        "jobs": project.jobs.filter(kind="rerun")[:3],
     }
     return render(request, "inference/history.html", context)
 

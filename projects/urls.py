@@ -13,6 +13,5 @@ urlpatterns = [
     path("<int:pk>/labels/add/", views.labels_add, name="labels_add"),
     path("<int:pk>/labels/<int:label_pk>/rename/", views.label_rename, name="label_rename"),
     path("<int:pk>/labels/<int:label_pk>/delete/", views.label_delete, name="label_delete"),
-    path("<int:pk>/demo-job/", views.demo_job_start, name="demo_job"),
     path("<int:pk>/jobs/<int:job_pk>/cancel/", views.job_cancel, name="job_cancel"),
 ]

@@ -141,23 +141,6 @@ def explore(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/explore.html", {"page": page})
 
 
-def demo_job_start(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    services.job_create(
-        project=project,
-        user=request.user,
-        kind=Job.Kind.DEMO,
-        title="Live progress demo",
-        func="projects.jobs.demo_progress",
-        params={"steps": 20, "delay": 0.2},
-        total=20,
-    )
-    messages.info(request, "Demo job queued: watch its progress bar below.")
-    return redirect(project)
-
-
 def job_cancel(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
     job = get_object_or_404(Job, pk=job_pk, project=project)

@@ -79,3 +79,8 @@ def test_it_closes_open_pages_when_hidden_from_the_change_form(
     public_project.refresh_from_db()
     assert public_project.hidden and public_project.moderation_note
     assert closed == [public_project.pk]
+
+
+def test_it_spells_default_switches_right(staff_client):
+    body = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Default switches" in body and "switchs" not in body

@@ -61,3 +61,40 @@ def test_it_publishes_predicts_and_creates_a_token(
     secret = page.input_value("#token-secret")
     assert secret.startswith("aim_")
     assert PersonalToken.objects.get(user=owner).prefix == secret[:12]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_asgi)
+    page.click("#copy-token")
+    page.wait_for_selector("#copy-token:has-text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+
+
+def test_its_export_page_ends_downloaded_with_a_download_again_link(
+    live_asgi,
+    page,
+    owner,
+    password,
+    ai,  # noqa: F811 - fixture imported above
+    make_version,  # noqa: F811
+    tmp_path,
+):
+    from inference import jobs
+
+    version = make_version(ai)
+    page.goto(live_asgi + reverse("login"))
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.click("form button:has-text('Log in')")
+    page.wait_for_url("**/projects/")
+
+    # No worker runs here: the build waits in the queue until the test does the worker's part.
+    url = live_asgi + reverse("inference:export", args=[ai.pk, version.number, "keras"])
+    page.goto(url)
+    assert page.is_visible("#export-building") and not page.is_visible("#export-ready")
+    with page.expect_download(timeout=30_000) as download:
+        jobs.export_build(version.pk, "keras")
+    assert download.value.suggested_filename == "colours-v1-keras.zip"
+    page.wait_for_selector("#export-ready:has-text('Downloaded Keras')")
+    assert not page.is_visible("#export-building") and page.url == url
+    page.screenshot(path=str(tmp_path / "export-downloaded.png"), full_page=True)
+    with page.expect_download() as again:
+        page.click("#download-again")
+    assert again.value.suggested_filename == "colours-v1-keras.zip"

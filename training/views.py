@@ -12,8 +12,14 @@ from django.views.decorators.http import require_POST
 from projects.access import get_project_for_owner, get_project_for_viewer
 from projects.models import Project
 from training import services
+from training.describe import (
+    training_params_describe,
+    training_params_summary,
+    training_timings_describe,
+)
 from training.forms import TrainingStartForm
 from training.models import TrainingRun
+from training.presets import training_preset_choices
 
 HISTORY_LIMIT = 50
 
@@ -52,6 +58,8 @@ def training_start(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Run #{run.number} is queued: watch it learn here.")
                 return redirect("training:run", pk=project.pk, number=run.number)
         status = 400
+    counts = services.training_label_counts(project=project)
+    presets = training_preset_choices(image_count=sum(n for _label, n in counts))
     return render(
         request,
         "training/start.html",
@@ -59,7 +67,9 @@ def training_start(request: HttpRequest, pk: int) -> HttpResponse:
             "project": project,
             "form": form,
             "problems": problems,
-            "counts": services.training_label_counts(project=project),
+            "counts": counts,
+            "presets": presets,
+            "preset_params": {p.value: p.params for p in presets},
         },
         status=status,
     )
@@ -145,7 +155,9 @@ def run_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "state": services.training_run_state(run=run),
         "epochs": services.training_run_epochs(run=run),
         "evaluation": _evaluation(run),
-        "params": sorted(run.params.items()),
+        "params": training_params_describe(params=run.params),
+        "timings": training_timings_describe(timings=run.timings or {}),
+        "raw_params": sorted(run.params.items()),
     }
     return render(request, "training/run_detail.html", context)
 
@@ -181,6 +193,8 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         .defer("snapshot", "metrics", "retry_of__snapshot", "retry_of__metrics")
         .prefetch_related("epochs")[:HISTORY_LIMIT]
     )
+    for r in runs:
+        r.params_summary = training_params_summary(params=r.params)
     curves = {
         str(r.pk): {"number": r.number, "epochs": services.training_run_epochs(run=r)} for r in runs
     }

@@ -229,7 +229,7 @@
       const badge = row.querySelector(".tr-row-status");
       badge.textContent = ev.run.status;
       badge.className = "badge tr-row-status text-bg-" + (BADGE[ev.run.status] || "secondary");
-      if (ev.run.best_val_accuracy != null) row.querySelector(".tr-row-acc").textContent = ev.run.best_val_accuracy.toFixed(3);
+      if (ev.run.best_val_accuracy != null) row.querySelector(".tr-row-acc").textContent = (100 * ev.run.best_val_accuracy).toFixed(1) + "%";  // as the page: "94.2%"
     });
     redraw();
   }

@@ -117,7 +117,26 @@ def test_public_projects_are_readable_and_predictable_not_changeable(
     monkeypatch.setattr("training.services.training_run_start", lambda **kw: started.append(kw))
     response = other_api.post(api("runs", public_ai.pk), {}, content_type="application/json")
     assert response.status_code == 404 and not started
-    assert client.post(api("runs", public_ai.pk), {}).status_code in (401, 404)
+    assert client.post(api("runs", public_ai.pk), {}).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["project", "labels", "versions", "predict", "runs"])
+def test_it_asks_for_a_token_on_a_private_project_without_one(client, published, ai, name):
+    if name == "predict":
+        response = client.post(api(name, ai.pk), {"image": image()})
+    else:
+        response = client.get(api(name, ai.pk))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "Authorization: Bearer <personal token>" in response.json()["detail"]
+    # The same answer for a project that does not exist: it reveals nothing.
+    missing = client.get(api("project", ai.pk + 1000))
+    assert (missing.status_code, missing.json()) == (401, response.json())
+
+
+def test_it_asks_for_a_token_to_list_projects(client, ai):
+    response = client.get(api("projects"))
+    assert response.status_code == 401 and "personal token" in response.json()["detail"]
 
 
 def test_it_starts_a_training_run_and_reads_its_status(owner_api, owner, ai, monkeypatch):
@@ -133,6 +152,22 @@ def test_it_starts_a_training_run_and_reads_its_status(owner_api, owner, ai, mon
     run = owner_api.get(api("run", ai.pk, 1)).json()
     assert run["number"] == 1 and run["metrics"] == {}
     assert owner_api.get(api("runs", ai.pk)).json()["count"] == 1
+
+
+def test_it_starts_a_training_run_from_a_preset(owner_api, ai, monkeypatch):
+    started = []
+
+    def fake_start(*, project, user, params):
+        started.append(params)
+        return TrainingRun.objects.create(project=project, number=1, params=params)
+
+    monkeypatch.setattr("training.services.training_run_start", fake_start)
+    response = owner_api.post(api("runs", ai.pk), {"preset": "best", "params": {"epochs": 5}},
+                              content_type="application/json")  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert started[0]["mode"] == "finetune" and started[0]["epochs"] == 5
+    bad = owner_api.post(api("runs", ai.pk), {"preset": "turbo"}, content_type="application/json")
+    assert bad.status_code == 400 and "preset" in bad.json()
 
 
 def test_it_explains_a_refused_training_run(owner_api, ai):

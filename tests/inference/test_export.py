@@ -113,6 +113,47 @@ def test_it_builds_lazily_in_the_background_then_downloads(
         )
 
 
+def test_its_waiting_page_ends_in_a_downloaded_state_not_a_spinner(
+    owner_client, published, ai, monkeypatch
+):
+    import django_rq
+
+    failed = []
+
+    class FailedJob:
+        def get_status(self, refresh=True):
+            return "failed"
+
+        def delete(self):
+            pass
+
+    class Queue:
+        def fetch_job(self, job_id):
+            return FailedJob() if failed else None
+
+        def enqueue(self, func, *args, **kwargs):
+            pass
+
+    monkeypatch.setattr(django_rq, "get_queue", lambda name: Queue())
+    url = reverse("inference:export", args=[ai.pk, 1, "keras"])
+    page = owner_client.get(url)
+    body = page.content.decode()
+    assert page.status_code == 202
+    # It polls, then says "Downloaded" with a way to download again; no endless reloads
+    # unless scripts are off (then a note says the download means it is done).
+    assert '<div id="export-ready" hidden>' in body and "Downloaded Keras" in body
+    assert f'id="download-again" href="{url}"' in body and "colours-v1-keras.zip" in body
+    assert '<noscript><meta http-equiv="refresh"' in body
+    assert owner_client.get(url + "?state=1").json() == {"state": "building"}
+    jobs.export_build(published.pk, "keras")  # what the worker runs
+    assert owner_client.get(url + "?state=1").json() == {"state": "ready"}
+    assert owner_client.get(url)["Content-Disposition"].startswith("attachment")
+    other = reverse("inference:export", args=[ai.pk, 1, "onnx"])
+    failed.append(True)
+    answer = owner_client.get(other + "?state=1").json()
+    assert answer["state"] == "failed" and "failed" in answer["message"]
+
+
 def test_it_says_when_a_background_build_failed_instead_of_waiting_forever(
     owner_client, published, ai, monkeypatch
 ):

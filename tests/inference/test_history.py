@@ -25,6 +25,19 @@ def test_it_lists_predictions_with_their_label(owner_client, owner, published, a
     assert b"visitor" in response.content and b"Re-run history" in response.content
 
 
+def test_it_shows_predictions_only_not_the_projects_other_jobs(owner_client, owner, published,
+                                                               ai):  # fmt: skip
+    predict(ai, "red", owner)
+    for kind, title in ((Job.Kind.IMPORT, "Import 40 images"), (Job.Kind.COLLECT, "Collect cat")):
+        Job.objects.create(project=ai, created_by=owner, kind=kind, title=title,
+                           status=Job.Status.RUNNING)  # fmt: skip
+    body = owner_client.get(reverse("inference:history", args=[ai.pk])).content.decode()
+    assert "Import 40 images" not in body and "Collect cat" not in body
+    # Nor live: no box the project's job events (imports, collections) would fill.
+    assert 'id="jobs"' not in body and "data-live-project" not in body
+    assert "<strong>red</strong>" in body and "<td>v1</td>" in body
+
+
 def test_it_serves_the_stored_images_to_the_owner_only(owner_client, other_client, published, ai):
     p = predict(ai, "red").prediction
     url = reverse("inference:image", args=[ai.pk, p.pk])

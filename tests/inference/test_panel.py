@@ -8,7 +8,8 @@ pytestmark = pytest.mark.django_db
 
 def test_it_shows_the_default_its_accuracy_and_how_to_use_it(owner_client, published, ai):
     content = owner_client.get(reverse("projects:detail", args=[ai.pk])).content.decode()
-    assert "4. Use" in content and "<strong>v1</strong>" in content and "90%" in content
+    assert "4. Use" in content and "<strong>v1</strong>" in content
+    assert "validation accuracy <strong>90.0%</strong>" in content
     assert reverse("inference:predict", args=[ai.pk]) in content
     assert reverse("inference:export", args=[ai.pk, 1, "tflite"]) in content
     assert f"/api/v1/projects/{ai.pk}/predict/" in content and "Bearer" in content

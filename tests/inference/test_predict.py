@@ -46,6 +46,7 @@ def test_it_shows_the_form_with_the_camera_input(owner_client, published, ai):
     assert response.status_code == 200
     assert b'capture="environment"' in response.content and b'accept="image/*"' in response.content
     assert b"chart.umd.min.js" in response.content
+    assert b"validation accuracy 90.0%." in response.content  # the one accuracy format
 
 
 def test_it_predicts_and_keeps_the_prediction(owner_client, owner, published, ai):

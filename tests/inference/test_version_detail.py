@@ -19,7 +19,9 @@ def test_it_compares_with_the_default_and_publishes_with_a_note(
     page = owner_client.get(url(ai, 2))
     assert page.status_code == 200
     assert b"Compared with the current default, v1" in page.content
-    assert b"epochs" in page.content  # the parameter that differs
+    body = page.content.decode()
+    assert "Epochs (at most)" in body  # the parameter that differs, named for people
+    assert "<td>95.0%</td>" in body and "<td>90.0%</td>" in body and "+5.0 pts" in body
     response = owner_client.post(url(ai, 2), {"note": "more red photos"})
     assert response.status_code == 302
     switch = DefaultSwitch.objects.filter(project=ai).first()

@@ -68,7 +68,8 @@ def test_it_compares_metrics_params_images_and_labels(ai, make_version):
     diff = services.model_version_compare(version=new, baseline=old)
     acc = next(r for r in diff["metrics"] if r["key"] == "val_accuracy")
     assert acc["delta"] == pytest.approx(0.1)
-    assert diff["params"] == [{"key": "epochs", "new": 20, "old": 10}]
+    assert diff["params"] == [{"key": "epochs", "new": 20, "old": 10, "name": "Epochs (at most)",
+                               "new_text": "20", "old_text": "10"}]  # fmt: skip
     assert diff["images"]["added"] == 2 and diff["images"]["removed"] == 1
     assert diff["images"]["relabelled"] == 1
     red = next(r for r in diff["per_label"] if r["label"] == "red")
@@ -98,6 +99,7 @@ def test_it_lists_versions_and_the_switch_history(owner_client, published, make_
     assert b"v2" in response.content and b"default" in response.content
     assert b"first" in response.content  # the note of the switch
     assert b"Compare &amp; publish" in response.content
+    assert b"<td>90.0%</td>" in response.content and b"0.900" not in response.content
 
 
 def test_it_hides_a_private_project_from_others(other_client, client, published, ai):

@@ -1,5 +1,6 @@
-"""The live plumbing end to end: a view enqueues a job, a real RQ worker runs it, and its
-progress events arrive over the project websocket."""
+"""The live plumbing end to end: the service enqueues a demo job, a real RQ worker runs it,
+and its progress events arrive over the project websocket. The demo is for tests and
+operators only: no page offers it to users."""
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -11,16 +12,32 @@ from tests.projects.wsutil import communicator, receive_until, session_cookie
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-async def test_it_streams_progress_from_a_real_worker(owner_client, project, rq_worker):
+def _start_demo(project, user, steps=20, delay=0.2):
+    from django.db import transaction
+
+    from projects.services import job_create
+
+    with transaction.atomic():
+        return job_create(
+            project=project, user=user, kind="demo", title="Live progress demo",
+            func="projects.jobs.demo_progress", params={"steps": steps, "delay": delay},
+            total=steps,
+        )  # fmt: skip
+
+
+async def test_it_offers_no_demo_button_to_users(owner_client, project):
+    response = await sync_to_async(owner_client.get)(project.get_absolute_url())
+    body = response.content.decode()
+    assert "Test live progress" not in body and "demo-job" not in body
+
+
+async def test_it_streams_progress_from_a_real_worker(owner_client, owner, project, rq_worker):
     comm = communicator(project.pk, session=session_cookie(owner_client))
     connected, _ = await comm.connect()
     assert connected
     try:
         assert (await comm.receive_json_from(timeout=5))["type"] == "snapshot"
-        response = await sync_to_async(owner_client.post)(
-            reverse("projects:demo_job", args=[project.pk])
-        )
-        assert response.status_code == 302
+        await sync_to_async(_start_demo)(project, owner)
         events = await receive_until(
             comm,
             lambda e: e.get("type") == "job" and e["job"]["status"] == "succeeded",
@@ -37,16 +54,8 @@ async def test_it_streams_progress_from_a_real_worker(owner_client, project, rq_
 
 
 async def test_it_cancels_a_running_job(owner_client, project, owner, rq_worker):
-    from projects.services import job_create
-
     def start():
-        from django.db import transaction
-
-        with transaction.atomic():
-            return job_create(
-                project=project, user=owner, kind="demo", title="Long demo",
-                func="projects.jobs.demo_progress", params={"steps": 200, "delay": 0.05},
-            )  # fmt: skip
+        return _start_demo(project, owner, steps=200, delay=0.05)
 
     comm = communicator(project.pk, session=session_cookie(owner_client))
     await comm.connect()

@@ -53,6 +53,28 @@ def test_it_rejects_bad_params_and_unknown_projects(ready_project):
 
 
 @pytest.mark.django_db
+def test_it_starts_from_a_preset_like_the_page(ready_project, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    started = []
+
+    def fake_start(*, project, user, params, enqueue):
+        started.append(params)
+        raise ValidationError("stop here")  # the parameters are what this test is about
+
+    monkeypatch.setattr("training.management.commands.train.training_run_start", fake_start)
+    for args in (("--preset", "best", "--param", "epochs=4"), ("--preset", "fast", "--mode",
+                                                                "finetune")):  # fmt: skip
+        with pytest.raises(CommandError, match="stop here"):
+            run_command("--project", str(ready_project.pk), *args)
+    best, fast = started
+    assert (best["mode"], best["epochs"], best["finetune_epochs"]) == ("finetune", 4, 5)
+    assert fast["mode"] == "finetune" and fast["augmentation"] is False  # --mode wins
+    with pytest.raises(CommandError, match="invalid choice"):
+        run_command("--project", str(ready_project.pk), "--preset", "turbo")
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_project_that_is_not_ready(project):
     fill(project, 1)
     with pytest.raises(CommandError, match="has 1 image"):

@@ -23,7 +23,8 @@ def test_it_lists_every_run_with_its_curves(owner_client, project):
     assert response.status_code == 200
     body = response.content.decode()
     assert f'data-run-id="{first.pk}"' in body and f'data-run-id="{second.pk}"' in body
-    assert "0.875" in body and "epochs 12" in body and "val 10%" in body and "seed 3" in body
+    assert "87.5%" in body and "12 epochs" in body and "10% validation" in body
+    assert "learning rate 0.001" in body and "seed 3" in body
     assert "0.625" in body  # the curve data for Chart.js
     assert 'class="form-check-input tr-compare"' in body
 

@@ -48,13 +48,35 @@ def test_it_shows_the_evaluation_of_a_succeeded_run(owner_client, ready_project)
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="confusion-matrix"' in body and 'id="per-label"' in body
-    assert "0.750" in body  # validation accuracy
+    assert ">75.0%</div>" in body  # validation accuracy, as a percent like every page
     wrong = images[5]
     detail = reverse("datasets:image_detail", kwargs={"pk": ready_project.pk, "image_pk": wrong.pk})
-    assert detail in body and "predicted cat (0.81)" in body
+    assert detail in body and "predicted cat (81.0%)" in body
     assert reverse("training:doubts", kwargs={"pk": ready_project.pk, "number": 1}) in body
     assert '"val_loss": 1' in body or '"val_loss": 1.0' in body  # curves embedded for Chart.js
     assert 'id="cancel-run"' in body  # hidden (d-none) for a finished run, shown live
+
+
+def test_it_names_parameters_and_phases_for_people_and_keeps_the_keys_aside(owner_client, project):
+    from training.ml.types import TrainParams
+
+    params = {**TrainParams().to_dict(), "learning_rate": 0.01, "backbone": "mobilenet_v2"}
+    timings = {"preparing": 1.93, "extracting": 4.812, "training": 3.29, "evaluating": 0.61,
+               "saving": 0.25, "total": 10.9, "fetching": 0.12, "job_total": 75.2}  # fmt: skip
+    run = make_run(project, params=params, timings=timings, code_version="560e985")
+    body = owner_client.get(url(run)).content.decode()
+    settings_part = body[body.index('id="run-params"') : body.index('id="technical-details"')]
+    for words in ("Learning rate</th><td>0.01<", "Validation images</th><td>10%<",
+                  "Mirrored images</th><td>Yes<", "Batch size</th><td>32 images<",
+                  "Pretrained network</th><td>MobileNetV2 1.0 ImageNet<",
+                  "Feature extraction</th><td>4.8 s<", "Total</th><td>1 min 15 s<"):  # fmt: skip
+        assert words in settings_part, words
+    # No internal keys up front, and no fine-tune settings for a quick run.
+    for key in ("learning_rate", "job_total", "(s)", "560e985", "Fine-tune learning rate"):
+        assert key not in settings_part, key
+    technical = body[body.index('id="technical-details"') :]
+    assert "finetune_learning_rate" in technical and "job_total (s)" in technical
+    assert "560e985" in technical
 
 
 def test_it_shows_a_failed_runs_error_and_retry(owner_client, project):

@@ -22,13 +22,71 @@ FORM = {"mode": "quick", "epochs": 3, "batch_size": 4, "learning_rate": 0.01,
         "finetune_epochs": 2, "seed": 7}  # fmt: skip
 
 
-def test_it_shows_the_form_with_defaults(owner_client, ready_project):
+def test_it_offers_three_presets_with_time_estimates_and_hides_advanced(owner_client,
+                                                                       ready_project):  # fmt: skip
     response = owner_client.get(url(ready_project))
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'name="epochs"' in body and 'value="30"' in body
-    assert 'name="validation_split"' in body and 'value="10"' in body
+    for preset in ("Fast", "Balanced", "Best"):
+        assert f"<strong>{preset}</strong>" in body
+    assert body.count("for 8 images") == 3  # each estimate is for this project's images
+    assert "seconds" in body and "on a CPU, much less on a GPU" in body
+    assert 'value="balanced" id="preset-balanced" checked' in body
+    # The parameters wait, collapsed, under "Advanced"; empty fields show the preset's value.
+    assert '<details class="mb-3" id="advanced">' in body and "<summary" in body
+    assert 'name="epochs"' in body and 'placeholder="30"' in body
+    assert 'name="validation_split"' in body and 'placeholder="10"' in body
+    assert 'placeholder="0.00001"' in body  # the fine-tune learning rate, not 1e-05
     assert "Not ready" not in body
+
+
+@pytest.mark.parametrize(
+    ("preset", "mode", "augmentation", "epochs"),
+    [("fast", "quick", False, 20), ("balanced", "quick", True, 30), ("best", "finetune", True, 30)],
+)
+def test_it_starts_a_run_from_a_preset_alone(owner_client, ready_project, preset, mode,
+                                             augmentation, epochs):  # fmt: skip
+    response = owner_client.post(url(ready_project), {"preset": preset})
+    assert response.status_code == 302
+    run = TrainingRun.objects.get()
+    assert (run.mode, run.params["augmentation"], run.params["epochs"]) == (
+        mode, augmentation, epochs,
+    )  # fmt: skip
+    assert run.params["learning_rate"] == 0.001 and run.params["validation_split"] == 0.1
+
+
+def test_it_lets_advanced_fields_override_the_preset(owner_client, ready_project):
+    response = owner_client.post(
+        url(ready_project), {"preset": "fast", "epochs": "3", "finetune_learning_rate": "0.0001"}
+    )
+    assert response.status_code == 302
+    run = TrainingRun.objects.get()
+    assert run.params["epochs"] == 3 and run.params["augmentation"] is False
+    assert run.params["finetune_learning_rate"] == 0.0001 and run.mode == "quick"
+
+
+def test_it_opens_advanced_again_to_show_a_mistake_in_it(owner_client, ready_project):
+    response = owner_client.post(url(ready_project), {"preset": "fast", "batch_size": "0"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert '<details class="mb-3" id="advanced" open>' in body
+    assert 'value="fast" id="preset-fast" checked' in body
+    assert not TrainingRun.objects.exists()
+
+
+def test_its_estimates_follow_the_image_count_and_the_benchmarks():
+    from training.presets import training_preset_choices, training_preset_seconds
+
+    # docs/benchmarks.md: 3,068 images took 57-73 s cold with mirrored images (Balanced).
+    low, high = training_preset_seconds(preset="balanced", image_count=3068)
+    assert low <= 57 and 73 <= high <= 180
+    fast = training_preset_seconds(preset="fast", image_count=3068)
+    best = training_preset_seconds(preset="best", image_count=3068)
+    assert fast[1] < high and best[0] > 5 * 60
+    assert training_preset_seconds(preset="fast", image_count=30_000)[0] > fast[0] * 5
+    texts = {c.value: c.text for c in training_preset_choices(image_count=3068)}
+    assert "about 1–3 minutes for 3,068 images" in texts["balanced"]
+    assert "minutes for 3,068 images on a CPU" in texts["best"]
 
 
 def test_it_is_404_for_other_users_and_anonymous(client, other_client, ready_project):

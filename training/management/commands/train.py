@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from projects.models import Project
 from training.models import TrainingRun
+from training.presets import Preset, training_preset_params
 from training.services import (
     training_run_cancel,
     training_run_execute,
@@ -38,6 +39,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--project", required=True, help="project id or name")
         parser.add_argument("--owner", help="username, when several projects share the name")
+        parser.add_argument(
+            "--preset", choices=Preset.values, help="as on the page; --mode/--param override it"
+        )
         parser.add_argument("--mode", choices=[m.value for m in TrainingRun.Mode])
         parser.add_argument(
             "--param", action="append", default=[], metavar="KEY=VALUE",
@@ -67,9 +71,11 @@ class Command(BaseCommand):
         return matches[0]
 
     def handle(self, *args, project: str, owner: str | None, mode: str | None,
-               param: list[str], inline: bool, **options) -> None:  # fmt: skip
+               param: list[str], inline: bool, preset: str | None = None,
+               **options) -> None:  # fmt: skip
         target = self.find_project(project, owner)
-        params = dict(parse_param(p) for p in param)
+        params = training_preset_params(preset=preset) if preset else {}
+        params.update(parse_param(p) for p in param)
         if mode:
             params["mode"] = mode
         try:
