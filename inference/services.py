@@ -321,6 +321,13 @@ def _rank(labels: list[str], probs: Any) -> list[tuple[str, float]]:
     return sorted(pairs, key=lambda p: -p[1])
 
 
+def prediction_keeps_image(*, project: Project, user: User | AnonymousUser | None) -> bool:
+    """Whether a prediction by `user` keeps its image: the owner's always do; visitors' do
+    unless the owner switched that off (their predictions are then recorded without it)."""
+    is_owner = user is not None and user.is_authenticated and user.pk == project.owner_id
+    return is_owner or project.keep_visitor_images
+
+
 def prediction_create(
     *,
     project: Project,
@@ -349,9 +356,11 @@ def prediction_create(
     ranked = _rank(model.labels, probs)
     prediction = None
     if keep:
-        stem = f"projects/{project.pk}/predictions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
-        image_name = default_storage.save(f"{stem}.jpg", ContentFile(processed.normalized))
-        thumb_name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(processed.thumbnail))
+        image_name = thumb_name = ""  # a visitor's image the owner chose not to keep
+        if prediction_keeps_image(project=project, user=user):
+            stem = f"projects/{project.pk}/predictions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+            image_name = default_storage.save(f"{stem}.jpg", ContentFile(processed.normalized))
+            thumb_name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(processed.thumbnail))
         prediction = Prediction.objects.create(
             project=project,
             version=version,
@@ -412,7 +421,7 @@ def rerun_start(*, project: Project, version: ModelVersion, user: User | None) -
     """Re-run every prediction made so far with `version`, as a background job."""
     if version.project_id != project.pk:
         raise ValidationError("That version belongs to another AI.")
-    count = project.predictions.count()
+    count = project.predictions.exclude(image="").count()  # only those whose image was kept
     if not count:
         raise ValidationError("There are no predictions to re-run yet.")
     with transaction.atomic():
@@ -445,7 +454,8 @@ def rerun_execute(*, rerun: Rerun, reporter: JobReporter) -> dict[str, Any]:
         raise ValueError("The version of this re-run was deleted.")
     version = ModelVersion.objects.select_related("run").get(pk=rerun.version_id)
     model = serving.get_model(version)
-    qs = rerun.project.predictions.filter(created_at__lte=rerun.up_to).order_by("id")
+    qs = rerun.project.predictions.filter(created_at__lte=rerun.up_to).exclude(image="")
+    qs = qs.order_by("id")
     total = qs.count()
     done = changed = 0
     batch: list[Prediction] = []

@@ -31,3 +31,37 @@ def test_the_owner_sees_the_moderation_notice(owner_client, public_project):
     body = owner_client.get(reverse("projects:detail", args=[public_project.pk])).content.decode()
     assert "A moderator hid this project from the public." in body and "Spam." in body
     assert Client().get(reverse("projects:detail", args=[public_project.pk])).status_code == 404
+
+
+def _visitor_page_fixture(public_project, owner):
+    from projects.models import Job
+    from tests.datasets.imgutil import add_images
+
+    cat = public_project.labels.create(name="cat")
+    add_images(public_project, cat, 3)
+    Job.objects.create(
+        project=public_project, created_by=owner, kind="import", title="Import anna-private.zip",
+        status="failed", error="Corrupt entry anna-passport.jpg",
+    )  # fmt: skip
+
+
+def test_it_shows_visitors_the_images_but_none_of_the_owners_work(
+    client, other_client, public_project, owner
+):
+    _visitor_page_fixture(public_project, owner)
+    for visitor in (client, other_client):
+        body = visitor.get(reverse("projects:detail", args=[public_project.pk])).content.decode()
+        assert 'id="visitor-page"' in body and f"made by {owner.username}" in body
+        assert body.count("/file/thumbnail/") == 3  # the gallery preview
+        assert reverse("datasets:gallery", args=[public_project.pk]) in body
+        assert "Its owner has not published a model yet" in body
+        for owners_only in ("anna", "Activity", "Not ready to train", "Ready to train",
+                            "Browse and clean", "Test live progress", "Add labels"):  # fmt: skip
+            assert owners_only not in body, owners_only
+
+
+def test_the_owner_still_sees_the_activity_and_hints(owner_client, public_project, owner):
+    _visitor_page_fixture(public_project, owner)
+    body = owner_client.get(reverse("projects:detail", args=[public_project.pk])).content.decode()
+    assert "Import anna-private.zip" in body and "Not ready to train" in body
+    assert 'id="visitor-page"' not in body
