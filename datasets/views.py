@@ -214,8 +214,8 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         files = request.FILES.getlist("files")
         label_id = parse_id(request.POST.get("label"))
-    except (SuspiciousOperation, RequestDataTooBig) as exc:  # e.g. > 100 files in one request
-        return _json_error(f"The upload was refused: {exc}. Send fewer files at once.")
+    except (SuspiciousOperation, RequestDataTooBig):  # e.g. > 100 files in one request
+        return _json_error("The server refused this batch: too many files at once. Send fewer.")
     if not project.labels.exists():
         return _json_error("Add labels to this project first.")
     label = project.labels.filter(pk=label_id).first() if label_id else None
@@ -295,8 +295,8 @@ def _zip_upload(request: HttpRequest, project: Project, handler: ArchiveUploadHa
     sweep_stale()
     try:
         stored = request.FILES.get("archive")
-    except (SuspiciousOperation, RequestDataTooBig) as exc:
-        return fail(f"The upload was refused: {exc}.")
+    except (SuspiciousOperation, RequestDataTooBig):
+        return fail("The server refused this upload: send one ZIP file on its own.")
     limit_mb = settings.AIMAKER_ZIP_MAX_BYTES // 2**20
     if handler.too_large:
         return fail(f"The ZIP file is too large (limit {limit_mb} MB).")
@@ -380,8 +380,10 @@ def zip_plan(request: HttpRequest, pk: int, token: str) -> HttpResponse:
             if created:
                 messages.info(request, f"Created label(s): {', '.join(created)}.")
             if job is not None:
-                messages.success(
-                    request, f"Importing {count} image(s) in the background: watch the progress."
+                messages.success(  # tagged: job-notes.js removes it once the import ends
+                    request,
+                    f"Importing {count} image(s) in the background: watch the progress.",
+                    extra_tags=f"job:{job.pk}",
                 )
                 return redirect(reverse("datasets:upload", args=[project.pk]) + "#jobs")
             try:
