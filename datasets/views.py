@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -175,6 +176,30 @@ def images_action(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, f"Deleted {deleted} image(s).")
     if f"/images/{ids[0]}/" in next_url:  # came from the detail page of a deleted image
         next_url = reverse("datasets:gallery", args=[project.pk])
+    return redirect(next_url)
+
+
+# --- Near-duplicates ----------------------------------------------------------------------
+
+
+@require_GET
+def near_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
+    """Each pair of images that look almost the same, side by side: keep both or delete one."""
+    project = get_project_for_owner(request, pk)
+    pairs = services.near_duplicate_pairs(project=project)
+    page = Paginator(pairs, 20).get_page(request.GET.get("page"))
+    context = {"project": project, "is_owner": True, "page": page, "here": request.get_full_path()}
+    return render(request, "datasets/near_duplicates.html", context)
+
+
+@require_POST
+def near_duplicate_keep(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    if services.near_duplicate_keep_both(project=project, image_id=image_pk):
+        messages.success(request, "Kept both images: that pair will not be shown again.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("datasets:near_duplicates", args=[project.pk])
     return redirect(next_url)
 
 
