@@ -84,6 +84,21 @@ def model_version_create_for_run(*, run: TrainingRun) -> ModelVersion | None:
     raise RuntimeError(f"Could not number the version of run {run.pk}")
 
 
+def model_version_prepare_serving(*, version: ModelVersion) -> bool:
+    """Do the slow part of a version's first prediction now (in the worker that made it):
+    store its ONNX form next to the model, so serving loads it without converting.
+
+    Best effort: returns False when it could not (serving then converts on first use)."""
+    if settings.AIMAKER_SERVING_RUNTIME != "onnx":
+        return False
+    try:
+        serving.onnx_artifact_write(model_path=version.model_path)
+    except Exception:  # noqa: BLE001 - the version is usable anyway, only its first load is slow
+        log.warning("could not prepare version %s for serving", version.pk, exc_info=True)
+        return False
+    return True
+
+
 def model_versions_sync(*, project: Project) -> None:
     """Create the versions of succeeded runs that have none yet (in run order), so versions
     never depend on who finished the run."""
