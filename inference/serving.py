@@ -299,8 +299,8 @@ def warm_defaults_in_background() -> threading.Thread:
                     get_model(version)
                 except Exception:  # noqa: BLE001 - one broken model must not stop the others
                     log.warning("warming model %s failed", version.pk, exc_info=True)
-        except Exception:  # noqa: BLE001 - e.g. no database yet: requests load models anyway
-            log.warning("warming the default models failed", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - e.g. not migrated yet: requests load them
+            log.warning("warming the default models failed: %s", exc)
         finally:
             close_old_connections()
 
