@@ -44,7 +44,8 @@ def _run(run: dict[str, Any]) -> dict[str, Any]:
 
 def _data(data: dict[str, Any]) -> dict[str, Any]:
     # Counts only: "ready to train" and its problems are the owner's to-do list.
-    return {"labels": data.get("labels") or [], "total": data.get("total", 0)}
+    labels = [{k: row.get(k) for k in ("id", "name", "count")} for row in data.get("labels") or []]
+    return {"labels": labels, "total": data.get("total", 0)}
 
 
 def visitor_event(event: dict[str, Any]) -> dict[str, Any]:

@@ -129,6 +129,7 @@ async def test_it_closes_other_users_sockets_when_a_moderator_hides_the_project(
 async def test_it_sends_visitors_progress_without_file_names_or_errors(
     owner_client, other_client, public_project, owner
 ):
+    cat = await sync_to_async(public_project.labels.create)(name="cat")
     job = await sync_to_async(Job.objects.create)(
         project=public_project, created_by=owner, kind="import",
         title="Import holiday-photos-of-anna.zip", status="failed", total=10, done=4,
@@ -147,7 +148,11 @@ async def test_it_sends_visitors_progress_without_file_names_or_errors(
             "import", "failed", 4, 10,
         )  # fmt: skip
         assert "anna" not in str(visitor_snapshot)
-        assert "problems" not in str(visitor_snapshot)  # no "ready to train" to-do list
+        # Counts, but no "ready to train" to-do list.
+        assert visitor_snapshot["data"] == {
+            "labels": [{"id": cat.pk, "name": "cat", "count": 0}], "total": 0,
+        }  # fmt: skip
+        assert "problems" in owner_snapshot["data"] and "problems" not in str(visitor_snapshot)
 
         # One event sent once: the owner gets it whole, the visitor its reduced form.
         await sync_to_async(job_notify)(job)
