@@ -65,3 +65,26 @@ def test_the_owner_still_sees_the_activity_and_hints(owner_client, public_projec
     body = owner_client.get(reverse("projects:detail", args=[public_project.pk])).content.decode()
     assert "Import anna-private.zip" in body and "Not ready to train" in body
     assert 'id="visitor-page"' not in body
+
+
+def test_it_shows_visitors_the_model_and_its_labels_to_try(client, public_project, owner):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from inference.services import model_version_create_for_run, model_version_set_default
+    from training.models import TrainingRun
+
+    prefix = f"projects/{public_project.pk}/runs/1/"
+    default_storage.save(prefix + "model.keras", ContentFile(b"not loaded by this page"))
+    run = TrainingRun.objects.create(
+        project=public_project, number=1, status="succeeded", labels=["robin", "wren"],
+        best_val_accuracy=0.85, artifact_prefix=prefix,
+    )  # fmt: skip
+    model_version_set_default(
+        version=model_version_create_for_run(run=run), user=owner, note="first"
+    )
+    body = client.get(reverse("projects:detail", args=[public_project.pk])).content.decode()
+    assert "It tells apart" in body and ">robin</span>" in body and ">wren</span>" in body
+    assert "right 85% of the time" in body
+    assert 'id="predict-form"' in body and 'id="keep-notice"' in body
+    assert reverse("inference:predict", args=[public_project.pk]) in body
