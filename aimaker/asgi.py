@@ -20,3 +20,11 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+from django.conf import settings  # noqa: E402
+
+if settings.AIMAKER_SERVING_WARM_AT_START:
+    # Only the server imports this module (not migrate or other commands): warm its models.
+    from inference.serving import warm_defaults_in_background  # noqa: E402
+
+    warm_defaults_in_background()

@@ -358,12 +358,15 @@ AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT = env_int("AIMAKER_MAX_ACTIVE_RUNS_PER_PROJE
 # --- Using models: serving, REST API ------------------------------------------------------
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI files served locally (no CDN)
 AIMAKER_SERVING_CACHE_SIZE = env_int("AIMAKER_SERVING_CACHE_SIZE", 4)  # models per process
-# onnx: ONNX Runtime (converted from the Keras model when loaded, ~7 s once per version and
-# process; falls back to Keras where conversion fails): faster per request on CPU, see
-# docs/benchmarks.md. keras: the Keras model itself.
+# onnx: ONNX Runtime, from the model.onnx the worker writes when a version is made (older
+# versions: converted once on first load, ~7 s; falls back to Keras where conversion fails):
+# faster per request on CPU, see docs/benchmarks.md. keras: the Keras model itself.
 AIMAKER_SERVING_RUNTIME = os.environ.get("AIMAKER_SERVING_RUNTIME", "onnx")
 AIMAKER_SERVING_THREADS = env_int("AIMAKER_SERVING_THREADS", 0)  # 0: the runtime decides
 AIMAKER_SERVING_WARM_ON_DEFAULT = env_bool("AIMAKER_SERVING_WARM_ON_DEFAULT", True)
+# The ASGI server loads the default models in a background thread as it starts (not in tests:
+# they import the ASGI app without wanting a thread on their database).
+AIMAKER_SERVING_WARM_AT_START = env_bool("AIMAKER_SERVING_WARM_AT_START", not TESTING)
 AIMAKER_PREDICT_RATE_PER_MINUTE = env_int("AIMAKER_PREDICT_RATE_PER_MINUTE", 30)  # per IP
 AIMAKER_MAX_API_TOKENS = 50
 AIMAKER_API_BAD_TOKENS_PER_MINUTE = env_int("AIMAKER_API_BAD_TOKENS_PER_MINUTE", 20)  # per IP

@@ -34,7 +34,7 @@ from datasets.services import PhashIndex, dataset_notify, image_ingest
 from projects import snapshot
 from projects.models import Job, Label, Project
 from projects.notify import notify_project
-from projects.services import JobReporter, job_create
+from projects.services import JobCancelled, JobReporter, job_create
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,34 @@ QUERY_MAX_LENGTH = 200
 
 class CollectionFailed(Exception):
     """The provider kept failing: the job ends failed with this message."""
+
+
+# What happened, in plain words for the page; the technical detail goes to the log.
+_FAILURE_TEXT = {
+    "unreachable": "Couldn't reach {p}: this server has no internet connection, or the service "
+    "is down.",
+    "timeout": "{p} didn't answer in time: this server's connection is too slow, or the service "
+    "is overloaded. Try again later.",
+    "unavailable": "{p} is busy or down at the moment (it kept answering with an error). Try "
+    "again in a few minutes.",
+    "key": "{p} refused this server's API key (missing or wrong). Ask the operator to check it.",
+    "bad_answer": "{p} sent an answer we couldn't read. Try again later, or pick another source.",
+    "refused": "{p} refused the search. Try a simpler search, or pick another source.",
+}
+
+
+def collection_failure_text(*, provider: str, error: Exception) -> str:
+    """A provider failure as a sentence for the person who started the collection."""
+    kind = getattr(error, "kind", "") if isinstance(error, ProviderError) else ""
+    if kind not in _FAILURE_TEXT:
+        return f"Something went wrong while collecting from {provider}. Try again later."
+    return _FAILURE_TEXT[kind].format(p=provider)
+
+
+def _nothing_lost(collected: int) -> str:
+    if not collected:
+        return "Nothing was lost."
+    return f"Nothing was lost: the {collected} image(s) collected before that are kept."
 
 
 # --- Configuration ------------------------------------------------------------------------
@@ -338,15 +366,17 @@ class _Collector:
                 return None
             run.page += 1
             self.reporter.check_cancelled()
+            label = getattr(provider, "label", self.provider_name)
             try:
                 results = provider.search(run.tally.query, page=run.page, page_size=PAGE_SIZE)
             except ProviderError as exc:
-                raise CollectionFailed(str(exc)) from exc
+                log.warning("provider %s failed: %s", self.provider_name, exc)
+                raise CollectionFailed(collection_failure_text(provider=label, error=exc)) from exc
             except Exception as exc:  # noqa: BLE001 - a provider bug still ends the job clearly
                 log.exception("provider %s failed", self.provider_name)
+                failed = ProviderError(str(exc), kind="bad_answer")
                 raise CollectionFailed(
-                    f"{getattr(provider, 'label', self.provider_name)} gave an unexpected answer "
-                    f"({type(exc).__name__})."
+                    collection_failure_text(provider=label, error=failed)
                 ) from exc
             fresh = [c for c in results if c.provider_id not in run.seen]
             if not fresh:  # an empty page, or the same page again: nothing more to get
@@ -403,7 +433,12 @@ class _Collector:
     def run(self) -> dict[str, Any]:
         if not self.runs:
             raise CollectionFailed("None of the chosen labels exist any more.")
-        provider = get_provider(self.provider_name, config=_provider_config(self.provider_name))
+        try:
+            provider = get_provider(self.provider_name, config=_provider_config(self.provider_name))
+        except ProviderError as exc:
+            label = dict(collect_provider_choices()).get(self.provider_name, self.provider_name)
+            text = collection_failure_text(provider=label, error=exc)
+            raise CollectionFailed(f"{text} {_nothing_lost(0)}") from exc
         self.phash_index = PhashIndex(self.project)
         self.publish("Searching…", force=True)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
@@ -449,10 +484,7 @@ class _Collector:
         self.publish(force=True)
         if failure is not None:
             collected = sum(r.tally.downloaded for r in self.runs)
-            raise CollectionFailed(
-                f"{str(failure).rstrip('.')}. The {collected} image(s) collected before that "
-                "are kept."
-            )
+            raise CollectionFailed(f"{failure} {_nothing_lost(collected)}")
 
     def summary(self) -> str:
         done = sum(run.tally.downloaded for run in self.runs)
@@ -484,7 +516,19 @@ class _Collector:
 
 def collection_run(*, job: Job, reporter: JobReporter) -> dict[str, Any]:
     """The body of a collection job (see datasets.jobs.collect_images)."""
-    return _Collector(job, reporter).run()
+    try:
+        return _Collector(job, reporter).run()
+    except (CollectionFailed, JobCancelled):
+        raise
+    except Exception as exc:  # the page says it plainly; the log keeps the traceback
+        log.exception("collection job %s failed", job.pk)
+        collected = Image.objects.filter(
+            project=job.project, source=Image.Source.COLLECTED, created_at__gte=job.created_at
+        ).count()
+        raise CollectionFailed(
+            "Something went wrong on this server while collecting (the details are in its log). "
+            + _nothing_lost(collected)
+        ) from exc
 
 
 # --- Live snapshot ------------------------------------------------------------------------

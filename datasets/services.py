@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from datasets.archive import (
     ArchiveLimits,
@@ -649,3 +649,22 @@ def image_move_many(*, project: Project, image_ids: Iterable[int], label: Label)
     moved = Image.objects.filter(project=project, pk__in=ids).update(label=label)
     dataset_notify(project)
     return moved
+
+
+def near_duplicate_pairs(*, project: Project) -> QuerySet[Image]:
+    """The images flagged as looking almost the same as an earlier one, newest first; each
+    row is a pair (the image, and .near_duplicate_of) still to review."""
+    return (
+        Image.objects.filter(project=project, near_duplicate_of__isnull=False)
+        .select_related("label", "near_duplicate_of__label")
+        .order_by("-id")
+    )
+
+
+def near_duplicate_keep_both(*, project: Project, image_id: int) -> bool:
+    """The owner looked at the pair and keeps both: the flag goes, so it is not shown again.
+    Returns whether there was such a pair."""
+    updated = Image.objects.filter(
+        project=project, pk=image_id, near_duplicate_of__isnull=False
+    ).update(near_duplicate_of=None)
+    return bool(updated)

@@ -11,6 +11,12 @@ urlpatterns = [
     path("images/action/", views.images_action, name="images_action"),
     path("images/<int:image_pk>/", views.image_detail, name="image_detail"),
     path("images/<int:image_pk>/file/<str:kind>/", views.image_file, name="image_file"),
+    path("near-duplicates/", views.near_duplicates, name="near_duplicates"),
+    path(
+        "near-duplicates/<int:image_pk>/keep/",
+        views.near_duplicate_keep,
+        name="near_duplicate_keep",
+    ),
     # Upload: images in batches, ZIP archives through a plan
     path("upload/", views.upload, name="upload"),
     path("upload/files/", views.upload_files, name="upload_files"),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -178,6 +179,30 @@ def images_action(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(next_url)
 
 
+# --- Near-duplicates ----------------------------------------------------------------------
+
+
+@require_GET
+def near_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
+    """Each pair of images that look almost the same, side by side: keep both or delete one."""
+    project = get_project_for_owner(request, pk)
+    pairs = services.near_duplicate_pairs(project=project)
+    page = Paginator(pairs, 20).get_page(request.GET.get("page"))
+    context = {"project": project, "is_owner": True, "page": page, "here": request.get_full_path()}
+    return render(request, "datasets/near_duplicates.html", context)
+
+
+@require_POST
+def near_duplicate_keep(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    if services.near_duplicate_keep_both(project=project, image_id=image_pk):
+        messages.success(request, "Kept both images: that pair will not be shown again.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("datasets:near_duplicates", args=[project.pk])
+    return redirect(next_url)
+
+
 # --- Upload -------------------------------------------------------------------------------
 
 
@@ -214,8 +239,8 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         files = request.FILES.getlist("files")
         label_id = parse_id(request.POST.get("label"))
-    except (SuspiciousOperation, RequestDataTooBig) as exc:  # e.g. > 100 files in one request
-        return _json_error(f"The upload was refused: {exc}. Send fewer files at once.")
+    except (SuspiciousOperation, RequestDataTooBig):  # e.g. > 100 files in one request
+        return _json_error("The server refused this batch: too many files at once. Send fewer.")
     if not project.labels.exists():
         return _json_error("Add labels to this project first.")
     label = project.labels.filter(pk=label_id).first() if label_id else None
@@ -295,8 +320,8 @@ def _zip_upload(request: HttpRequest, project: Project, handler: ArchiveUploadHa
     sweep_stale()
     try:
         stored = request.FILES.get("archive")
-    except (SuspiciousOperation, RequestDataTooBig) as exc:
-        return fail(f"The upload was refused: {exc}.")
+    except (SuspiciousOperation, RequestDataTooBig):
+        return fail("The server refused this upload: send one ZIP file on its own.")
     limit_mb = settings.AIMAKER_ZIP_MAX_BYTES // 2**20
     if handler.too_large:
         return fail(f"The ZIP file is too large (limit {limit_mb} MB).")
@@ -380,8 +405,10 @@ def zip_plan(request: HttpRequest, pk: int, token: str) -> HttpResponse:
             if created:
                 messages.info(request, f"Created label(s): {', '.join(created)}.")
             if job is not None:
-                messages.success(
-                    request, f"Importing {count} image(s) in the background: watch the progress."
+                messages.success(  # tagged: job-notes.js removes it once the import ends
+                    request,
+                    f"Importing {count} image(s) in the background: watch the progress.",
+                    extra_tags=f"job:{job.pk}",
                 )
                 return redirect(reverse("datasets:upload", args=[project.pk]) + "#jobs")
             try:

@@ -117,7 +117,12 @@ def collect_start(request: HttpRequest, pk: int) -> HttpResponse:
                 for message in exc.messages:
                     form.add_error(None, message)
             else:
-                messages.success(request, f"{job.title}: watch each label fill up below.")
+                # Tagged with the job: job-notes.js removes it once the job ends.
+                messages.success(
+                    request,
+                    f"{job.title}: watch each label fill up below.",
+                    extra_tags=f"job:{job.pk}",
+                )
                 return redirect(reverse("datasets:collect", args=[project.pk]))
         status = 400
     latest = project.jobs.filter(kind=Job.Kind.COLLECT).first()

@@ -15,6 +15,7 @@ def project_panel(request: HttpRequest, project: Project) -> dict[str, Any]:
     return {
         "use_default_version": default,
         "use_version_count": len(versions),
+        "use_versions": versions,
         "use_latest_version": versions[0] if versions else None,
         "use_api_url": request.build_absolute_uri(f"/api/v1/projects/{project.pk}/predict/"),
         "use_export_formats": FORMATS,

@@ -84,6 +84,21 @@ def model_version_create_for_run(*, run: TrainingRun) -> ModelVersion | None:
     raise RuntimeError(f"Could not number the version of run {run.pk}")
 
 
+def model_version_prepare_serving(*, version: ModelVersion) -> bool:
+    """Do the slow part of a version's first prediction now (in the worker that made it):
+    store its ONNX form next to the model, so serving loads it without converting.
+
+    Best effort: returns False when it could not (serving then converts on first use)."""
+    if settings.AIMAKER_SERVING_RUNTIME != "onnx":
+        return False
+    try:
+        serving.onnx_artifact_write(model_path=version.model_path)
+    except Exception:  # noqa: BLE001 - the version is usable anyway, only its first load is slow
+        log.warning("could not prepare version %s for serving", version.pk, exc_info=True)
+        return False
+    return True
+
+
 def model_versions_sync(*, project: Project) -> None:
     """Create the versions of succeeded runs that have none yet (in run order), so versions
     never depend on who finished the run."""
@@ -328,6 +343,13 @@ def _rank(labels: list[str], probs: Any) -> list[tuple[str, float]]:
     return sorted(pairs, key=lambda p: -p[1])
 
 
+def prediction_keeps_image(*, project: Project, user: User | AnonymousUser | None) -> bool:
+    """Whether a prediction by `user` keeps its image: the owner's always do; visitors' do
+    unless the owner switched that off (their predictions are then recorded without it)."""
+    is_owner = user is not None and user.is_authenticated and user.pk == project.owner_id
+    return is_owner or project.keep_visitor_images
+
+
 def prediction_create(
     *,
     project: Project,
@@ -356,9 +378,11 @@ def prediction_create(
     ranked = _rank(model.labels, probs)
     prediction = None
     if keep:
-        stem = f"projects/{project.pk}/predictions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
-        image_name = default_storage.save(f"{stem}.jpg", ContentFile(processed.normalized))
-        thumb_name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(processed.thumbnail))
+        image_name = thumb_name = ""  # a visitor's image the owner chose not to keep
+        if prediction_keeps_image(project=project, user=user):
+            stem = f"projects/{project.pk}/predictions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+            image_name = default_storage.save(f"{stem}.jpg", ContentFile(processed.normalized))
+            thumb_name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(processed.thumbnail))
         prediction = Prediction.objects.create(
             project=project,
             version=version,
@@ -401,7 +425,7 @@ def rerun_start(*, project: Project, version: ModelVersion, user: User | None) -
     """Re-run every prediction made so far with `version`, as a background job."""
     if version.project_id != project.pk:
         raise ValidationError("That version belongs to another AI.")
-    count = project.predictions.count()
+    count = project.predictions.exclude(image="").count()  # only those whose image was kept
     if not count:
         raise ValidationError("There are no predictions to re-run yet.")
     with transaction.atomic():
@@ -434,7 +458,8 @@ def rerun_execute(*, rerun: Rerun, reporter: JobReporter) -> dict[str, Any]:
         raise ValueError("The version of this re-run was deleted.")
     version = ModelVersion.objects.select_related("run").get(pk=rerun.version_id)
     model = serving.get_model(version)
-    qs = rerun.project.predictions.filter(created_at__lte=rerun.up_to).order_by("id")
+    qs = rerun.project.predictions.filter(created_at__lte=rerun.up_to).exclude(image="")
+    qs = qs.order_by("id")
     total = qs.count()
     done = changed = 0
     batch: list[Prediction] = []

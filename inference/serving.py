@@ -8,6 +8,7 @@ Runtime sessions are thread-safe). Keras is imported only when a model is first 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -20,12 +21,14 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
 log = logging.getLogger(__name__)
 
 CacheKey = tuple[int, str]
+ONNX_FILENAME = "model.onnx"
 
 
 class ModelUnavailable(Exception):
@@ -73,12 +76,84 @@ def _local_copy(name: str) -> tuple[str, bool]:
         return tmp, True
 
 
+def onnx_artifact_path(model_path: str) -> str:
+    """Where the ONNX form of a model.keras lives: next to it, written when the version is made."""
+    return f"{model_path.rsplit('/', 1)[0]}/{ONNX_FILENAME}"
+
+
+def _storage_write_atomic(name: str, data: bytes) -> None:
+    """Readers see the whole file or none: write a temporary file, then rename it (local
+    storage); a remote storage's single PUT is atomic already."""
+    try:
+        final = default_storage.path(name)
+    except NotImplementedError:
+        if not default_storage.exists(name):
+            default_storage.save(name, ContentFile(data))
+        return
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(final), prefix=".onnx-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def onnx_artifact_write(*, model_path: str) -> str:
+    """Convert model.keras to ONNX once and store it next to it (the slow part of the first
+    prediction: seconds). Returns the artifact's storage name; does nothing if it exists."""
+    from inference.export import keras_to_onnx_bytes
+    from training.ml.predictor import load_predictor
+
+    name = onnx_artifact_path(model_path)
+    if default_storage.exists(name):
+        return name
+    local, temporary = _local_copy(model_path)
+    try:
+        model = load_predictor(local, warm_up=False).model
+    finally:
+        if temporary:
+            os.unlink(local)
+    _storage_write_atomic(name, keras_to_onnx_bytes(model))
+    return name
+
+
+def _load_onnx_artifact(key: CacheKey, name: str, labels: list[str]) -> LoadedModel:
+    """Serve straight from the stored ONNX file: no Keras, no conversion."""
+    import onnxruntime as ort
+
+    with default_storage.open(name, "rb") as f:
+        data = f.read()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = settings.AIMAKER_SERVING_THREADS
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    size = int(session.get_inputs()[0].shape[1])
+    if int(session.get_outputs()[0].shape[-1]) != len(labels):
+        raise ModelUnavailable("The model does not match the labels of its training run.")
+    loaded = LoadedModel(key=key, labels=labels, input_size=size, runtime="onnx")
+    loaded._onnx, loaded._onnx_input = session, session.get_inputs()[0].name
+    loaded.predict_array(np.zeros((1, size, size, 3), np.float32))  # warm
+    return loaded
+
+
 def load_model(*, key: CacheKey, model_path: str, labels: list[str], runtime: str) -> LoadedModel:
-    """Load an app-produced model.keras (safe_mode: no arbitrary code) from storage."""
+    """Load an app-produced model: its stored ONNX form when serving with ONNX Runtime, else
+    model.keras (safe_mode: no arbitrary code) from storage."""
     from training.ml.predictor import load_predictor
 
     if not default_storage.exists(model_path):
         raise ModelUnavailable("The model file of this version is missing.")
+    onnx_name = onnx_artifact_path(model_path)
+    if runtime == "onnx" and default_storage.exists(onnx_name):
+        try:
+            return _load_onnx_artifact(key, onnx_name, labels)
+        except ModelUnavailable:
+            raise
+        except Exception:  # noqa: BLE001 - a broken artifact: serve from model.keras instead
+            log.warning("cannot load %s; converting again", onnx_name, exc_info=True)
     local, temporary = _local_copy(model_path)
     try:
         predictor = load_predictor(local, warm_up=runtime == "keras")
@@ -94,7 +169,7 @@ def load_model(*, key: CacheKey, model_path: str, labels: list[str], runtime: st
     loaded._keras = predictor
     if runtime == "onnx":
         try:
-            _attach_onnx(loaded, predictor.model)
+            _attach_onnx(loaded, predictor.model, store_as=onnx_name)
         except Exception:  # noqa: BLE001 - the Keras model still serves, only slower
             log.warning("ONNX conversion of %s failed; serving with Keras", model_path,
                         exc_info=True)  # fmt: skip
@@ -102,17 +177,22 @@ def load_model(*, key: CacheKey, model_path: str, labels: list[str], runtime: st
     return loaded
 
 
-def _attach_onnx(loaded: LoadedModel, model: Any) -> None:
-    """Convert to ONNX in memory and serve with ONNX Runtime (faster per request on CPU)."""
+def _attach_onnx(loaded: LoadedModel, model: Any, *, store_as: str) -> None:
+    """Convert to ONNX and serve with ONNX Runtime (faster per request on CPU). Only versions
+    made before the artifact existed (or whose artifact broke) get here: the result is stored,
+    so this happens once."""
     import onnxruntime as ort
 
     from inference.export import keras_to_onnx_bytes
 
+    data = keras_to_onnx_bytes(model)
+    try:
+        _storage_write_atomic(store_as, data)
+    except Exception:  # noqa: BLE001 - storing is an optimisation; serving goes on
+        log.warning("could not store %s", store_as, exc_info=True)
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.AIMAKER_SERVING_THREADS
-    session = ort.InferenceSession(
-        keras_to_onnx_bytes(model), options, providers=["CPUExecutionProvider"]
-    )
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     size = loaded.input_size
     loaded._onnx = session
     loaded._onnx_input = session.get_inputs()[0].name
@@ -195,5 +275,35 @@ def warm_in_background(version: Any) -> threading.Thread:
             log.warning("warming model %s failed", kwargs["key"], exc_info=True)
 
     thread = threading.Thread(target=run, name=f"warm-model-{version.pk}", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_defaults_in_background() -> threading.Thread:
+    """Load the default versions into this process's cache when the server starts, so the first
+    visitor after a restart does not wait. Runs in a thread: the server starts at once."""
+
+    def run() -> None:
+        from django.db import close_old_connections
+
+        from inference.models import ModelVersion
+
+        try:
+            defaults = list(
+                ModelVersion.objects.filter(is_default=True)
+                .select_related("run")
+                .order_by("-project__updated_at")[: cache.max_size]
+            )
+            for version in defaults:
+                try:
+                    get_model(version)
+                except Exception:  # noqa: BLE001 - one broken model must not stop the others
+                    log.warning("warming model %s failed", version.pk, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - e.g. not migrated yet: requests load them
+            log.warning("warming the default models failed: %s", exc)
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=run, name="warm-default-models", daemon=True)
     thread.start()
     return thread

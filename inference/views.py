@@ -229,6 +229,8 @@ def prediction_image(request: HttpRequest, pk: int, prediction_pk: int) -> HttpR
     project = get_project_for_owner(request, pk)
     prediction = get_object_or_404(Prediction, pk=prediction_pk, project=project)
     field = prediction.thumbnail if request.GET.get("thumb") else prediction.image
+    if not field.name:
+        raise Http404("This visitor's image was not kept.")
     try:
         handle = default_storage.open(field.name, "rb")
     except (FileNotFoundError, OSError):

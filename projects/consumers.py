@@ -7,6 +7,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from projects.access import can_view
+from projects.events import visitor_event
 from projects.models import Project
 from projects.notify import project_group
 from projects.snapshot import project_snapshot
@@ -16,8 +17,13 @@ def _snapshot_for(project_id: int) -> dict[str, Any]:
     return project_snapshot(Project.objects.get(pk=project_id))
 
 
+def _is_owner(user: Any, project_id: int) -> bool:
+    return Project.objects.filter(pk=project_id, owner_id=user.pk).exists()
+
+
 class ProjectConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    is_owner = False
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -28,10 +34,15 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         ):
             await self.close()
             return
+        self.is_owner = await database_sync_to_async(_is_owner)(user, project_id)
         self.group = project_group(project_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json(await database_sync_to_async(_snapshot_for)(project_id))
+        await self.send_event(await database_sync_to_async(_snapshot_for)(project_id))
+
+    async def send_event(self, event: dict[str, Any]) -> None:
+        # One event for everyone; visitors get its reduced form (projects/events.py).
+        await self.send_json(event if self.is_owner else visitor_event(event))
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -50,7 +61,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def project_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+        await self.send_event(message["event"])
 
     async def project_access_changed(self, message: dict[str, Any]) -> None:
         project_id = int(self.scope["url_route"]["kwargs"]["pk"])

@@ -6,10 +6,11 @@ from projects.models import Label, Project
 class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "description", "visibility"]
+        fields = ["name", "description", "visibility", "keep_visitor_images"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "visibility": forms.RadioSelect,
+            "keep_visitor_images": forms.CheckboxInput(attrs={"class": "form-check-input"}),
         }
         help_texts = {"name": "What does your AI recognise? e.g. “Cats or dogs”."}
 

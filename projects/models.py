@@ -17,6 +17,12 @@ class Project(models.Model):
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
     )
+    keep_visitor_images = models.BooleanField(
+        "Keep the images visitors try",
+        default=True,
+        help_text="Off: predictions by visitors are still counted and listed in your history, "
+        "without their image.",
+    )
     # Moderation: a hidden project is not public whatever its visibility; its owner sees why.
     hidden = models.BooleanField(default=False, help_text="Hidden from the public by a moderator.")
     moderation_note = models.TextField(blank=True)

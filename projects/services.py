@@ -28,17 +28,34 @@ log = logging.getLogger(__name__)
 
 
 def project_create(
-    *, owner: User, name: str, description: str = "", visibility: str = Project.Visibility.PRIVATE
+    *,
+    owner: User,
+    name: str,
+    description: str = "",
+    visibility: str = Project.Visibility.PRIVATE,
+    keep_visitor_images: bool = True,
 ) -> Project:
     return Project.objects.create(
-        owner=owner, name=name.strip(), description=description.strip(), visibility=visibility
+        owner=owner,
+        name=name.strip(),
+        description=description.strip(),
+        visibility=visibility,
+        keep_visitor_images=keep_visitor_images,
     )
 
 
-def project_update(*, project: Project, name: str, description: str, visibility: str) -> Project:
+def project_update(
+    *,
+    project: Project,
+    name: str,
+    description: str,
+    visibility: str,
+    keep_visitor_images: bool = True,
+) -> Project:
     # From the stored row: a validated ModelForm has already copied its data onto `project`.
     was_public = Project.objects.get(pk=project.pk).is_public
     project.name, project.description, project.visibility = name, description, visibility
+    project.keep_visitor_images = keep_visitor_images
     project.save()
     if was_public and not project.is_public:
         transaction.on_commit(lambda: notify_access_changed(project.pk))

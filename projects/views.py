@@ -33,6 +33,15 @@ def project_create(request: HttpRequest) -> HttpResponse:
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_viewer(request, pk)
     is_owner = request.user == project.owner
+    if not is_owner:
+        # Visitors get their own page: the model to try and the images, none of the work.
+        context = {
+            "project": project,
+            "is_owner": False,
+            "labels": project.labels.all(),
+            **panels_context(request, project),
+        }
+        return render(request, "projects/project_visitor.html", context)
     services.jobs_fail_stale(project=project)
     context = {
         "project": project,

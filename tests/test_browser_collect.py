@@ -68,3 +68,64 @@ def test_it_collects_50_images_for_a_new_tag_and_shows_progress_live(
 
     assert Image.objects.filter(label=fox, source=Image.Source.COLLECTED).count() == 50
     assert not Image.objects.exclude(label=fox).exists()
+
+
+def _log_in(page, live_asgi, user, password) -> None:
+    page.goto(live_asgi + "/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/projects/$"))
+
+
+def test_a_collection_without_internet_says_so_and_its_note_goes_away(
+    live_asgi, page, owner, password, project, tmp_path
+):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: like a server with no internet
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1/images/"
+    with (
+        image_server_running() as server,
+        collect_worker_running(
+            server, tmp_path / "worker.log", AIMAKER_PROVIDER_BASE_URL_OPENVERSE=closed
+        ) as worker,
+    ):
+        _log_in(page, live_asgi, owner, password)
+        page.goto(f"{live_asgi}/projects/{project.pk}/data/collect/")
+        page.wait_for_selector("#live-status:has-text('live')")
+        page.get_by_role("button", name="Collect images").click()
+        page.wait_for_url(re.compile(r"/data/collect/$"))
+
+        status = page.locator(".collect-job .collect-status")
+        status.filter(has_text="failed").wait_for(timeout=60_000)
+        message = page.locator(".collect-message").inner_text()
+        assert message == (
+            "Couldn't reach Openverse: this server has no internet connection, or the service "
+            "is down. Nothing was lost."
+        ), worker.output()[-2000:]
+        # The "watch each label fill up below" note went with the job.
+        page.wait_for_selector("[data-note]", state="detached")
+        assert "fill up" not in page.locator("main").inner_text()
+        page.screenshot(path=str(tmp_path / "collect-no-internet.png"), full_page=True)
+
+
+def test_a_refused_zip_leaves_no_upload_bar_behind(
+    live_asgi, page, owner, password, project, tmp_path
+):
+    fake = tmp_path / "holiday.zip"
+    fake.write_bytes(b"this is not a zip at all")
+    _log_in(page, live_asgi, owner, password)
+    page.goto(f"{live_asgi}/projects/{project.pk}/data/upload/")
+    page.set_input_files("#file-input", str(fake))
+
+    status = page.locator("#upload-status")
+    status.filter(has_text="Nothing was added.").wait_for()
+    assert (
+        status.inner_text()
+        == "“holiday.zip” can't be imported: not a ZIP archive. Nothing was added."
+    )
+    assert page.locator("#upload-progress .progress").is_hidden()
+    assert "holiday.zip" in page.locator("#rejected-list").inner_text()
+    page.screenshot(path=str(tmp_path / "zip-refused.png"), full_page=True)

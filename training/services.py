@@ -784,9 +784,13 @@ def training_run_execute(
     run.refresh_from_db()
     if run.status == TrainingRun.Status.SUCCEEDED:
         # Every succeeded run yields a model version (v1, v2, ...) the owner can publish.
-        from inference.services import model_version_create_for_run
+        from inference.services import model_version_create_for_run, model_version_prepare_serving
 
-        model_version_create_for_run(run=run)
+        version = model_version_create_for_run(run=run)
+        training_run_notify(run)  # the page hears "succeeded" first; then the slow part
+        if version is not None:  # its ONNX form now, not on the first visitor's prediction
+            model_version_prepare_serving(version=version)
+        return run
     training_run_notify(run)
     training_runs_dispatch()  # this owner's next run, if one waits
     return run

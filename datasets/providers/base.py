@@ -48,11 +48,22 @@ def web_url(url: str) -> bool:
 
 
 class ProviderError(Exception):
-    """A provider could not answer (after retries where retrying makes sense)."""
+    """A provider could not answer (after retries where retrying makes sense).
+
+    .kind says what happened, so pages can say it in plain words: "unreachable" (no
+    connection), "timeout", "unavailable" (it kept answering 429/5xx), "key" (API key missing
+    or rejected), "bad_answer" (not what its API returns) or "refused" (it refused the search)."""
+
+    def __init__(self, message: str, *, kind: str = "refused") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ProviderNotConfigured(ProviderError):
     """The provider needs an API key and none is configured."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="key")
 
 
 @runtime_checkable
@@ -242,7 +253,7 @@ class BaseProvider:
         """GET ``url`` (default: base_url) with retries on 429/5xx/timeouts/connection errors."""
         all_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         all_headers.update(headers or {})
-        last_problem = ""
+        last_problem, last_kind = "", "unavailable"
         for attempt in range(self.retry.max_attempts):
             retry_after: float | None = None
             try:
@@ -254,13 +265,14 @@ class BaseProvider:
                     allow_redirects=True,
                 )
             except requests.exceptions.Timeout:
-                last_problem = "timed out"
+                last_problem, last_kind = "timed out", "timeout"
             except requests.exceptions.ConnectionError as exc:
                 last_problem = f"connection error ({type(exc).__name__})"
+                last_kind = "unreachable"
             else:
                 status = response.status_code
                 if status == 429 or status >= 500:
-                    last_problem = f"HTTP {status}"
+                    last_problem, last_kind = f"HTTP {status}", "unavailable"
                     retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
                     response.close()
                 elif status >= 400:
@@ -270,22 +282,25 @@ class BaseProvider:
                         payload = response.json()
                     except ValueError:
                         raise ProviderError(
-                            f"{self.label} returned an invalid response (not JSON, HTTP {status})"
+                            f"{self.label} returned an invalid response (not JSON, HTTP {status})",
+                            kind="bad_answer",
                         ) from None
                     if not isinstance(payload, dict):
                         raise ProviderError(
-                            f"{self.label} returned an unexpected response (not a JSON object)"
+                            f"{self.label} returned an unexpected response (not a JSON object)",
+                            kind="bad_answer",
                         )
                     try:
                         self.check_payload(payload)
                     except _RetryableProviderError as exc:
-                        last_problem = str(exc)
+                        last_problem, last_kind = str(exc), "unavailable"
                     else:
                         return payload
             if attempt + 1 < self.retry.max_attempts:
                 self.sleep(self._backoff(attempt, retry_after))
         raise ProviderError(
-            f"{self.label} kept failing: {last_problem} after {self.retry.max_attempts} attempts"
+            f"{self.label} kept failing: {last_problem} after {self.retry.max_attempts} attempts",
+            kind=last_kind,
         )
 
     def on_client_error(self, response: requests.Response) -> Any:
@@ -297,7 +312,7 @@ class BaseProvider:
         status = response.status_code
         detail = " ".join(response.text[:200].split())
         if status in (401, 403):
-            return ProviderError(f"{self.label}: API key rejected (HTTP {status})")
+            return ProviderError(f"{self.label}: API key rejected (HTTP {status})", kind="key")
         return ProviderError(f"{self.label} rejected the request: HTTP {status} {detail}".strip())
 
 

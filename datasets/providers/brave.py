@@ -23,7 +23,7 @@ class BraveProvider(BaseProvider):
 
     def on_client_error(self, response: requests.Response) -> Any:
         if response.status_code == 422 and "token" in response.text.lower():
-            raise ProviderError(f"{self.label}: API key rejected (HTTP 422)")
+            raise ProviderError(f"{self.label}: API key rejected (HTTP 422)", kind="key")
         return super().on_client_error(response)
 
     def search(self, query: str, *, page: int, page_size: int) -> list[Candidate]:

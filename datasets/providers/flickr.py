@@ -50,7 +50,9 @@ class FlickrProvider(BaseProvider):
         code = int(payload.get("code") or 0)
         message = str(payload.get("message") or "")
         if code in _KEY_ERRORS:
-            raise ProviderError(f"{self.label}: API key rejected (error {code}: {message})")
+            raise ProviderError(
+                f"{self.label}: API key rejected (error {code}: {message})", kind="key"
+            )
         if code in _TRANSIENT_ERRORS:
             raise _RetryableProviderError(f"error {code} ({message})")
         raise ProviderError(f"{self.label} API error {code}: {message}")

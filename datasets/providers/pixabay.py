@@ -25,7 +25,7 @@ class PixabayProvider(BaseProvider):
         if response.status_code == 400 and "out of valid range" in text:
             return {"hits": []}  # paged past totalHits: simply no more results
         if response.status_code == 400 and "key" in text:
-            raise ProviderError(f"{self.label}: API key rejected (HTTP 400)")
+            raise ProviderError(f"{self.label}: API key rejected (HTTP 400)", kind="key")
         return super().on_client_error(response)
 
     def search(self, query: str, *, page: int, page_size: int) -> list[Candidate]:

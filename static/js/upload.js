@@ -18,6 +18,7 @@
     $("upload-progress").classList.remove("d-none");
     const pct = total ? Math.round((100 * done) / total) : 0;
     const bar = $("upload-bar");
+    bar.parentElement.classList.toggle("d-none", !total); // no total: nothing is on its way
     bar.style.width = pct + "%";
     bar.parentElement.setAttribute("aria-valuenow", pct);
     $("upload-counter").textContent = total ? done + " / " + total : "";
@@ -91,9 +92,11 @@
         let data = null;
         try { data = JSON.parse(xhr.responseText); } catch (_e) { data = null; }
         if (xhr.status < 300 && data && data.plan_url) resolve({ ok: true, url: data.plan_url });
-        else resolve({ ok: false, reason: (data && data.error) || "the server refused the ZIP (" + xhr.status + ")" });
+        else resolve({ ok: false, reason: (data && data.error) || (xhr.status === 413
+          ? "“" + file.name + "” is larger than this server accepts"
+          : "The server could not take “" + file.name + "” (error " + xhr.status + "): try again") });
       };
-      xhr.onerror = function () { resolve({ ok: false, reason: "network error: not uploaded" }); };
+      xhr.onerror = function () { resolve({ ok: false, reason: "“" + file.name + "” could not be sent: the connection to the server was lost" }); };
       const body = new FormData();
       body.append("archive", file, file.name);
       xhr.send(body);
@@ -132,7 +135,11 @@
         $("upload-counter").textContent = Math.round(loaded / 1048576) + " / " + Math.round(total / 1048576) + " MB";
       });
       if (res.ok) plans.push({ name: zip.name, url: res.url });
-      else showResults({ rejected: [{ name: zip.name, reason: res.reason }] });
+      else {
+        showResults({ rejected: [{ name: zip.name, reason: res.reason }] });
+        // Refused: no "Uploading…" bar left half full; say plainly that nothing was added.
+        setProgress(0, 0, res.reason.replace(/\.?$/, ".") + " Nothing was added.");
+      }
     }
     busy = false;
     if (plans.length === 1) {

@@ -202,8 +202,10 @@ def test_a_provider_that_keeps_failing_fails_the_job_and_keeps_the_images(
     job = _run(project, owner, per_label=25, names=("cat",))
 
     assert job.status == Job.Status.FAILED
-    assert job.error.startswith("Openverse kept failing: HTTP 503"), job.error
-    assert "The 20 image(s) collected before that are kept." in job.error
+    # Issue 8 §3: what happened in plain words, not "kept failing: HTTP 503 after 4 attempts".
+    assert job.error.startswith("Openverse is busy or down at the moment"), job.error
+    assert "HTTP" not in job.error and "attempts" not in job.error
+    assert "Nothing was lost: the 20 image(s) collected before that are kept." in job.error
     assert Image.objects.count() == 20  # page 1 was fully collected
     assert job.result["labels"][str(_labels(project)["cat"].pk)]["downloaded"] == 20
     assert job.finished_at is not None
@@ -219,8 +221,34 @@ def test_a_provider_failing_from_the_start_fails_with_a_clear_message(
     job = _run(project, owner, per_label=5, names=("cat",))
 
     assert job.status == Job.Status.FAILED
-    assert "Openverse kept failing: HTTP 503" in job.error
+    assert job.error == (
+        "Openverse is busy or down at the moment (it kept answering with an error). Try again "
+        "in a few minutes. Nothing was lost."
+    )
     assert Image.objects.count() == 0
+
+
+def test_no_internet_is_said_in_plain_words(project, owner, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings.AIMAKER_PROVIDERS = {
+        **settings.AIMAKER_PROVIDERS,
+        "openverse": {**settings.AIMAKER_PROVIDERS["openverse"],
+                      "base_url": f"http://127.0.0.1:{closed}/v1/images/"},
+    }  # fmt: skip
+
+    job = _run(project, owner, per_label=5, names=("cat",))
+
+    assert job.status == Job.Status.FAILED
+    assert job.error == (
+        "Couldn't reach Openverse: this server has no internet connection, or the service is "
+        "down. Nothing was lost."
+    )
+    page = collect.collect_event(job)
+    assert page["message"] == job.error
 
 
 def test_hostile_downloads_are_rejected_with_reasons_and_the_job_goes_on(

@@ -95,6 +95,7 @@ def test_starting_a_collection_queues_a_job_on_the_collect_queue(
     assert enqueued[1][0] == "datasets.jobs.collect_images" and enqueued[1][1] == (job.pk,)
     page = owner_client.get(_url(project)).content.decode()
     assert "Collect images from Openverse: watch each label fill up below." in page
+    assert f'data-note="job:{job.pk}"' in page  # job-notes.js removes it when the job ends
     assert 'id="collect-initial"' in page and f'"job_id": {job.pk}' in page
 
 

@@ -60,3 +60,16 @@ def test_it_is_404_for_anyone_else(other_client, project, public_project):
     # An image id of another project under a project you may see: still 404.
     url = reverse("datasets:image_detail", args=[public_project.pk, image.pk])
     assert other_client.get(url).status_code == 404
+
+
+def test_the_near_duplicate_hint_is_for_the_owner_and_leads_to_the_pair(
+    owner_client, other_client, public_project
+):
+    label = public_project.labels.create(name="cat")
+    first, later = add_images(public_project, label, 2)
+    Image.objects.filter(pk=later.pk).update(near_duplicate_of=first)
+    url = reverse("datasets:image_detail", args=[public_project.pk, later.pk])
+    near = reverse("datasets:near_duplicates", args=[public_project.pk])
+    assert near in owner_client.get(url).content.decode()
+    visitors = other_client.get(url).content.decode()
+    assert "Near-duplicate" not in visitors and near not in visitors

@@ -103,3 +103,19 @@ def test_it_hides_reruns_from_others(other_client, published, ai, owner):
     predict(ai, "red")
     rerun = services.rerun_start(project=ai, version=published, user=owner)
     assert other_client.get(reverse("inference:rerun", args=[ai.pk, rerun.pk])).status_code == 404
+
+
+def test_a_rerun_skips_visitors_predictions_whose_image_was_not_kept(published, ai, owner):
+    from django.contrib.auth.models import AnonymousUser
+
+    predict(ai, "red", owner)
+    ai.keep_visitor_images = False
+    ai.save()
+    predict(ai, "green", AnonymousUser())
+    assert Prediction.objects.filter(image="").count() == 1
+    rerun = services.rerun_start(project=ai, version=published, user=owner)
+    jobs.rerun_predictions(rerun.job_id)
+    rerun.refresh_from_db()
+    assert rerun.job.status == Job.Status.SUCCEEDED, rerun.job.error
+    assert (rerun.total, rerun.changed) == (1, 0)
+    assert [item.old_label for item in rerun.items.all()] == ["red"]

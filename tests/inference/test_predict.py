@@ -145,3 +145,42 @@ def test_it_reads_png_with_transparency(owner_client, published, ai):
     Image.new("RGBA", (40, 40), (30, 50, 220, 255)).save(out, "PNG")
     response = owner_client.post(url(ai), {"image": upload(out.getvalue(), "x.png")}, **JSON)
     assert response.json()["label"] == "blue"
+
+
+def test_it_tells_visitors_before_they_predict_that_the_owner_keeps_their_image(
+    owner_client, public_published, public_ai
+):
+    from django.test import Client
+
+    client = Client()  # a visitor (`client` itself is the owner's, see owner_client)
+    for page in (url(public_ai), reverse("projects:detail", args=[public_ai.pk])):
+        body = client.get(page).content.decode()
+        assert 'id="keep-notice"' in body and "Your image is kept." in body
+        assert body.index('id="keep-notice"') < body.index('id="predict-form"')
+    assert 'id="keep-notice"' not in owner_client.get(url(public_ai)).content.decode()
+
+
+def test_a_visitors_prediction_is_recorded_without_its_image_when_the_owner_says_so(
+    owner_client, public_published, public_ai
+):
+    from django.test import Client
+
+    client = Client()  # a visitor
+    public_ai.keep_visitor_images = False
+    public_ai.save()
+    body = client.get(url(public_ai)).content.decode()
+    assert "Your image is not kept." in body and "Your image is kept." not in body
+
+    response = client.post(url(public_ai), {"image": upload(colour_jpeg("green"))}, **JSON)
+    assert response.status_code == 200 and response.json()["label"] == "green"
+    visitors = Prediction.objects.get()
+    assert (visitors.label, visitors.image.name, visitors.thumbnail.name) == ("green", "", "")
+    owner_client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}, **JSON)
+    owners = Prediction.objects.exclude(pk=visitors.pk).get()
+    assert owners.image.name  # the owner's own tries are always kept
+
+    history = owner_client.get(reverse("inference:history", args=[public_ai.pk]))
+    assert history.status_code == 200 and "2 predictions" in history.content.decode()
+    assert history.content.decode().count("image-not-kept") == 1
+    image = reverse("inference:image", args=[public_ai.pk, visitors.pk])
+    assert owner_client.get(image).status_code == 404

@@ -109,3 +109,55 @@ def test_it_predicts_a_prediction_in_under_a_second(published):
                                      user=None)  # fmt: skip
     done.set()
     assert out.duration_ms < 1000
+
+
+def test_a_fresh_process_serves_a_prepared_version_without_converting(
+    published, monkeypatch, settings
+):
+    from django.core.files.storage import default_storage
+
+    from inference import export, services
+
+    settings.AIMAKER_SERVING_RUNTIME = "onnx"
+    assert services.model_version_prepare_serving(version=published)
+    artifact = published.artifact("model.onnx")
+    assert artifact == serving.onnx_artifact_path(published.model_path)
+    assert default_storage.exists(artifact)  # next to model.keras
+    assert not [n for n in default_storage.listdir(published.artifact(""))[1] if ".part" in n]
+
+    # A server restart: an empty cache, and converting is not allowed any more.
+    monkeypatch.setattr(serving, "cache", serving.ModelCache(2))
+
+    def no_conversion(model):
+        raise AssertionError("the first prediction converted the model")
+
+    monkeypatch.setattr(export, "keras_to_onnx_bytes", no_conversion)
+    outcome = services.prediction_create(
+        project=published.project, data=colour_jpeg("blue"), user=published.project.owner
+    )
+    assert outcome.ranked[0][0] == "blue"
+    assert serving.get_model(published).runtime == "onnx"
+
+
+def test_an_older_version_is_converted_once_and_stored(published, monkeypatch, settings):
+    from django.core.files.storage import default_storage
+
+    from inference import export
+
+    settings.AIMAKER_SERVING_RUNTIME = "onnx"
+    monkeypatch.setattr(serving, "cache", serving.ModelCache(2))
+    calls = []
+    real = export.keras_to_onnx_bytes
+    monkeypatch.setattr(export, "keras_to_onnx_bytes", lambda m: calls.append(1) or real(m))
+    assert serving.get_model(published).runtime == "onnx" and len(calls) == 1
+    assert default_storage.exists(published.artifact("model.onnx"))
+    monkeypatch.setattr(serving, "cache", serving.ModelCache(2))  # a restart
+    assert serving.get_model(published).predict(images()).shape == (4, 3) and len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_warms_the_default_models_as_it_starts(published, monkeypatch):
+    cache = serving.ModelCache(2)
+    monkeypatch.setattr(serving, "cache", cache)
+    serving.warm_defaults_in_background().join(timeout=60)
+    assert [k[0] for k in cache.keys()] == [published.pk]

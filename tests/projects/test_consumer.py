@@ -3,6 +3,7 @@ from asgiref.sync import sync_to_async
 
 from projects.models import Job
 from projects.notify import notify_project
+from projects.services import job_notify
 from tests.projects.wsutil import communicator, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -123,3 +124,56 @@ async def test_it_closes_other_users_sockets_when_a_moderator_hides_the_project(
         assert await theirs.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
     finally:
         await theirs.disconnect()
+
+
+async def test_it_sends_visitors_progress_without_file_names_or_errors(
+    owner_client, other_client, public_project, owner
+):
+    cat = await sync_to_async(public_project.labels.create)(name="cat")
+    job = await sync_to_async(Job.objects.create)(
+        project=public_project, created_by=owner, kind="import",
+        title="Import holiday-photos-of-anna.zip", status="failed", total=10, done=4,
+        message="Skipped anna-passport.jpg", error="Corrupt entry anna-passport.jpg",
+    )  # fmt: skip
+    owner_ws = communicator(public_project.pk, session=session_cookie(owner_client))
+    visitor_ws = communicator(public_project.pk, session=session_cookie(other_client))
+    assert (await owner_ws.connect())[0] and (await visitor_ws.connect())[0]
+    try:
+        owner_snapshot = await owner_ws.receive_json_from(timeout=5)
+        visitor_snapshot = await visitor_ws.receive_json_from(timeout=5)
+        assert owner_snapshot["jobs"][0]["title"] == "Import holiday-photos-of-anna.zip"
+        assert owner_snapshot["jobs"][0]["error"] == "Corrupt entry anna-passport.jpg"
+        (seen,) = visitor_snapshot["jobs"]
+        assert (seen["kind"], seen["status"], seen["done"], seen["total"]) == (
+            "import", "failed", 4, 10,
+        )  # fmt: skip
+        assert "anna" not in str(visitor_snapshot)
+        # Counts, but no "ready to train" to-do list.
+        assert visitor_snapshot["data"] == {
+            "labels": [{"id": cat.pk, "name": "cat", "count": 0}], "total": 0,
+        }  # fmt: skip
+        assert "problems" in owner_snapshot["data"] and "problems" not in str(visitor_snapshot)
+
+        # One event sent once: the owner gets it whole, the visitor its reduced form.
+        await sync_to_async(job_notify)(job)
+        await sync_to_async(notify_project)(
+            public_project.pk,
+            {"type": "collect", "job_id": job.pk, "title": "Collect images from Openverse",
+             "status": "running", "message": "“cat”: 3 of 10",
+             "labels": {"1": {"name": "cat", "target": 10, "have": 3, "rejected": 2}},
+             "totals": {"rejected": 2}, "reasons": [{"url": "http://x/anna.jpg"}]},
+        )  # fmt: skip
+        owner_job = await owner_ws.receive_json_from(timeout=5)
+        visitor_job = await visitor_ws.receive_json_from(timeout=5)
+        assert owner_job["job"]["error"] == "Corrupt entry anna-passport.jpg"
+        assert visitor_job["job"]["title"] == "Image import"
+        assert "anna" not in str(visitor_job) and "error" not in visitor_job["job"]
+        owner_collect = await owner_ws.receive_json_from(timeout=5)
+        visitor_collect = await visitor_ws.receive_json_from(timeout=5)
+        assert owner_collect["reasons"] and owner_collect["message"]
+        assert visitor_collect["labels"] == {"1": {"name": "cat", "target": 10, "have": 3,
+                                                   "done": None, "exhausted": None}}  # fmt: skip
+        assert "rejected" not in str(visitor_collect) and "message" not in visitor_collect
+    finally:
+        await owner_ws.disconnect()
+        await visitor_ws.disconnect()

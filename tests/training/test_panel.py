@@ -30,7 +30,8 @@ def test_it_shows_the_latest_run_and_the_history_link(owner_client, project):
     assert reverse("training:history", kwargs={"pk": project.pk}) in body
 
 
-def test_it_shows_no_training_controls_to_visitors(other_client, public_project):
-    make_run(public_project)
+def test_it_shows_no_training_controls_or_run_errors_to_visitors(other_client, public_project):
+    # Issue 8 §3: visitors get a visitor's page; runs and their errors are the owner's work.
+    make_run(public_project, status="failed", error="worker gone")
     body = other_client.get(public_project.get_absolute_url()).content.decode()
-    assert "Run #1" in body and 'id="train-btn"' not in body
+    assert 'id="train-btn"' not in body and "worker gone" not in body and "3. Train" not in body

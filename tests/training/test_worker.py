@@ -91,6 +91,12 @@ async def test_it_trains_a_quick_run_with_live_events_and_saves_artifacts(
     probs = await sync_to_async(predict)()
     assert probs.shape == (1, 2) and abs(float(probs.sum()) - 1) < 1e-4
 
+    # The worker also stored the version's ONNX form, so serving never converts on a request.
+    deadline = time.monotonic() + 90
+    while not default_storage.exists(prefix + "model.onnx") and time.monotonic() < deadline:
+        await sync_to_async(time.sleep)(0.5)
+    assert default_storage.exists(prefix + "model.onnx"), rq_worker.output()[-3000:]
+
 
 async def test_it_cancels_a_running_run_at_the_next_batch(owner_client, ready_project, rq_worker):
     comm = communicator(ready_project.pk, session=session_cookie(owner_client))
