@@ -367,7 +367,9 @@ AIMAKER_SERVING_WARM_ON_DEFAULT = env_bool("AIMAKER_SERVING_WARM_ON_DEFAULT", Tr
 # The ASGI server loads the default models in a background thread as it starts (not in tests:
 # they import the ASGI app without wanting a thread on their database).
 AIMAKER_SERVING_WARM_AT_START = env_bool("AIMAKER_SERVING_WARM_AT_START", not TESTING)
-AIMAKER_PREDICT_RATE_PER_MINUTE = env_int("AIMAKER_PREDICT_RATE_PER_MINUTE", 30)  # per IP
+# Visitors (anyone but the owner): predictions per client per AI, and models woken per client.
+AIMAKER_PREDICT_RATE_PER_MINUTE = env_int("AIMAKER_PREDICT_RATE_PER_MINUTE", 30)
+AIMAKER_MODEL_LOADS_PER_MINUTE = env_int("AIMAKER_MODEL_LOADS_PER_MINUTE", 6)
 AIMAKER_MAX_API_TOKENS = 50
 AIMAKER_API_BAD_TOKENS_PER_MINUTE = env_int("AIMAKER_API_BAD_TOKENS_PER_MINUTE", 20)  # per IP
 REST_FRAMEWORK = {

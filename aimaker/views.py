@@ -15,7 +15,7 @@ class SignupForm(UserCreationForm):
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    recent = projects_public().select_related("owner")[:6]
+    recent = projects_public().for_cards()[:6]
     return render(request, "home.html", {"recent": recent})
 
 

@@ -116,8 +116,10 @@ class Predict(APIView):
             200: s.PredictResponseSerializer,
             400: OpenApiResponse(s.ErrorSerializer, "not an image, corrupt, bad version"),
             404: OpenApiResponse(s.ErrorSerializer, "no such project or version"),
+            403: OpenApiResponse(s.ErrorSerializer, "visitors may use the default version only"),
             409: OpenApiResponse(s.ErrorSerializer, "no default version yet"),
             413: OpenApiResponse(s.ErrorSerializer, "file too large"),
+            429: OpenApiResponse(s.ErrorSerializer, "too many predictions or model loads"),
         },
         summary="Predict the label of one image",
     )
@@ -131,9 +133,9 @@ class Predict(APIView):
                 detail = "Invalid “version”."
             return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            version = services.model_version_get(
-                project=project, ref=form.validated_data.get("version") or None
-            )
+            ref = form.validated_data.get("version") or None
+            version = services.model_version_get(project=project, ref=ref)
+            services.prediction_admit(request=request, project=project, version=version)
             outcome = services.prediction_create(
                 project=project,
                 data=services.image_read_upload(form.validated_data["image"]),

@@ -407,15 +407,33 @@ def prediction_create(
     )
 
 
-def predict_rate_limit_ok(*, request: Any, project: Project) -> bool:
-    """Visitors of a public AI (anyone but its owner) get a per-IP rate limit."""
+def prediction_admit(*, request: Any, project: Project, version: ModelVersion | None) -> None:
+    """Raise PredictionError if this (valid) request may not predict now. Owners always may.
+    Visitors use the published (default) version only, get a per-client limit per AI, and a
+    per-client limit on models woken up (a load takes seconds and evicts others' models)."""
     if request.user.is_authenticated and request.user.pk == project.owner_id:
-        return True
-    return rate_limit_hit(
-        key=f"predict:{project.pk}:{client_ip(request)}",
+        return
+    if version is not None and not version.is_default:
+        raise PredictionError("Visitors can try the published version only.", 403)
+    client = client_ip(request)
+    if not rate_limit_hit(
+        key=f"predict:{project.pk}:{client}",
         limit=settings.AIMAKER_PREDICT_RATE_PER_MINUTE,
         window=60,
-    )
+    ):
+        raise PredictionError(
+            "Too many predictions from your address. Wait a minute, then try again.", 429
+        )
+    default = version or ModelVersion.objects.filter(project=project, is_default=True).first()
+    if default is not None and not serving.is_loaded(default):
+        if not rate_limit_hit(
+            key=f"model-load:{client}", limit=settings.AIMAKER_MODEL_LOADS_PER_MINUTE, window=60
+        ):
+            raise PredictionError(
+                "This AI is asleep and your address woke up too many AIs in the last minute. "
+                "Wait a minute, then try again.",
+                429,
+            )
 
 
 # --- Re-runs ------------------------------------------------------------------------------

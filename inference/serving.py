@@ -230,6 +230,10 @@ class ModelCache:
                     self._load_locks.pop(evicted, None)
             return model
 
+    def holds(self, key: CacheKey) -> bool:
+        with self._lock:
+            return key in self._models
+
     def keys(self) -> list[CacheKey]:
         with self._lock:
             return list(self._models)
@@ -257,6 +261,11 @@ def get_model(version: Any, *, runtime: str | None = None) -> LoadedModel:
         labels=version.labels,
         runtime=runtime or settings.AIMAKER_SERVING_RUNTIME,
     )
+
+
+def is_loaded(version: Any) -> bool:
+    """True when predicting with `version` needs no model load in this process."""
+    return cache.holds(_key(version))
 
 
 def warm_in_background(version: Any) -> threading.Thread:

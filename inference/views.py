@@ -127,10 +127,7 @@ def predict(request: HttpRequest, pk: int) -> HttpResponse:
     form = PredictForm(request.POST or None, request.FILES or None, versions=version_list)
     outcome, error, status = None, "", 200
     if request.method == "POST":
-        if not services.predict_rate_limit_ok(request=request, project=project):
-            error = "Too many predictions from your address. Wait a minute, then try again."
-            status = 429
-        elif not form.is_valid():
+        if not form.is_valid():
             error = (
                 "Choose an image file to predict."
                 if "image" in form.errors
@@ -144,6 +141,8 @@ def predict(request: HttpRequest, pk: int) -> HttpResponse:
                     version = services.model_version_get(
                         project=project, ref=form.cleaned_data["version"]
                     )
+                # Limits count valid requests only, per client and per AI.
+                services.prediction_admit(request=request, project=project, version=version)
                 upload = form.cleaned_data["image"]
                 outcome = services.prediction_create(
                     project=project,

@@ -1,7 +1,19 @@
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Substr
 from django.urls import reverse
+
+DESCRIPTION_MAX = 2000
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_cards(self) -> "ProjectQuerySet":
+        """What a list of project cards needs: a short summary, never the whole description."""
+        return (
+            self.select_related("owner")
+            .defer("description", "moderation_note")
+            .annotate(summary=Substr("description", 1, 160))
+        )
 
 
 class Project(models.Model):
@@ -13,7 +25,7 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects"
     )
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX)
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
     )
@@ -28,6 +40,8 @@ class Project(models.Model):
     moderation_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

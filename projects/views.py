@@ -145,7 +145,7 @@ def label_delete(request: HttpRequest, pk: int, label_pk: int) -> HttpResponse:
 
 
 def explore(request: HttpRequest) -> HttpResponse:
-    public = projects_public().select_related("owner")
+    public = projects_public().for_cards()
     page = Paginator(public, settings.AIMAKER_EXPLORE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "projects/explore.html", {"page": page})
 

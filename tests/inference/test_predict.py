@@ -184,3 +184,49 @@ def test_a_visitors_prediction_is_recorded_without_its_image_when_the_owner_says
     assert history.content.decode().count("image-not-kept") == 1
     image = reverse("inference:image", args=[public_ai.pk, visitors.pk])
     assert owner_client.get(image).status_code == 404
+
+
+def test_it_counts_only_valid_requests_per_ai(client, public_published, public_ai, settings):
+    settings.AIMAKER_PREDICT_RATE_PER_MINUTE = 2
+    for _ in range(5):  # empty posts: refused, but they do not use up the limit
+        assert client.post(url(public_ai), {}, **JSON).status_code == 400
+    for _ in range(2):
+        assert client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}).status_code == 200
+    assert client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}).status_code == 429
+
+
+def test_it_keys_the_limit_on_the_ai_too(
+    client, public_published, public_ai, make_version, owner, settings
+):
+    from inference import services
+    from projects.models import Project
+
+    settings.AIMAKER_PREDICT_RATE_PER_MINUTE = 1
+    second = Project.objects.create(owner=owner, name="Second", visibility="public")
+    services.model_version_set_default(version=make_version(second), user=owner, note="go")
+    assert client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}).status_code == 200
+    assert client.post(url(second), {"image": upload(colour_jpeg("red"))}).status_code == 200
+
+
+def test_it_lets_visitors_use_the_published_version_only(
+    client, public_published, public_ai, make_version
+):
+    newer = make_version(public_ai, model="b")
+    data = {"image": upload(colour_jpeg("red")), "version": str(newer.number)}
+    response = client.post(url(public_ai), data, **JSON)
+    assert response.status_code in (400, 403)
+    assert not Prediction.objects.exists()
+
+
+def test_it_limits_how_many_sleeping_models_a_visitor_wakes(
+    client, public_published, public_ai, settings
+):
+    from inference import serving
+
+    settings.AIMAKER_MODEL_LOADS_PER_MINUTE = 1
+    serving.cache.clear()
+    first = client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}, **JSON)
+    assert first.status_code == 200  # woke it up: the one load allowed
+    serving.cache.clear()  # evicted by other people's models meanwhile
+    second = client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}, **JSON)
+    assert second.status_code == 429 and "woke up too many" in second.json()["error"]

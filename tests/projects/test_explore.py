@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -27,7 +29,7 @@ def test_it_hides_a_deactivated_users_public_projects(client, owner, other):
     body = client.get(reverse("explore")).content.decode()
     assert "Still here" in body and "Gone with its owner" not in body
     assert client.get(reverse("projects:detail", args=[gone.pk])).status_code == 404
-    assert client.get(f"/api/v1/projects/{gone.pk}/").status_code == 404
+    assert client.get(f"/api/v1/projects/{gone.pk}/").status_code == 401  # as if private
 
 
 def test_it_pages_by_the_explore_page_size_setting(client, owner, settings):
@@ -36,3 +38,16 @@ def test_it_pages_by_the_explore_page_size_setting(client, owner, settings):
         Project.objects.create(owner=owner, name=f"Public {i:02d}", visibility="public")
     body = client.get(reverse("explore")).content.decode()
     assert "Public 01" in body and "Public 00" not in body and "Page 1 of 2" in body
+
+
+def test_it_never_loads_whole_descriptions_for_the_cards(client, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Project.objects.create(owner=owner, name="Wordy", visibility="public", description="w" * 2000)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse("explore")).content.decode()
+    assert "Wordy" in body and "w" * 130 in body and "w" * 200 not in body
+    listing = [q["sql"] for q in queries if "FROM \"projects_project\"" in q["sql"]]
+    whole = re.compile(r'(?<!SUBSTR\()(?<!SUBSTRING\()"projects_project"\."description"')
+    assert listing and not any(whole.search(sql.split(" FROM ")[0]) for sql in listing), listing

@@ -32,3 +32,13 @@ def test_it_requires_login(client):
     response = client.get(reverse("projects:create"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
+
+
+def test_it_caps_the_description_with_a_message(owner_client):
+    response = owner_client.post(
+        reverse("projects:create"),
+        {"name": "Wordy", "description": "w" * 2001, "visibility": "private"},
+    )
+    assert response.status_code == 200
+    assert "at most 2000 characters" in response.content.decode()
+    assert not Project.objects.exists()
