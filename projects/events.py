@@ -35,7 +35,8 @@ def _collection(event: dict[str, Any]) -> dict[str, Any]:
             "title": "Web collection", "status": event.get("status"), "labels": labels}  # fmt: skip
 
 
-def _run(run: dict[str, Any]) -> dict[str, Any]:
+def visitor_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A training run's state as a visitor may see it (pages and sockets alike)."""
     reduced = {k: run[k] for k in _RUN_KEYS if k in run}
     if run.get("status") == "failed":
         reduced["text"] = "Failed."  # the owner's text carries the error
@@ -58,7 +59,7 @@ def visitor_event(event: dict[str, Any]) -> dict[str, Any]:
     if kind == "data":
         return {"type": "data", "data": _data(event.get("data") or {})}
     if kind == "training":
-        return {"type": "training", "run": _run(event.get("run") or {})}
+        return {"type": "training", "run": visitor_run(event.get("run") or {})}
     if kind == "training.epoch":
         return event  # curves: numbers only
     if kind == "snapshot":
@@ -72,7 +73,7 @@ def visitor_event(event: dict[str, Any]) -> dict[str, Any]:
         if "training" in event:
             training = event["training"]
             reduced["training"] = {
-                "runs": [_run(run) for run in training.get("runs") or []],
+                "runs": [visitor_run(run) for run in training.get("runs") or []],
                 "epochs": training.get("epochs") or {},
             }
         return reduced

@@ -20,7 +20,7 @@ def test_it_stops_reconnecting_once_the_project_is_hidden(
     page.fill("#id_password", password)
     page.click("form button:has-text('Log in')")
     page.wait_for_url("**/projects/")
-    page.goto(live_asgi + reverse("projects:detail", args=[public_project.pk]))
+    page.goto(live_asgi + reverse("training:history", args=[public_project.pk]))
     page.wait_for_selector("#live-status:has-text('live')")
 
     # Playwright's loop runs in this thread; the notifier's async_to_sync needs its own.

@@ -19,17 +19,17 @@ def anon_rate(settings):
     settings.REST_FRAMEWORK = rest
 
 
-def test_it_ignores_a_forged_forwarded_for_without_trusted_proxies(client, anon_rate):
-    codes = [
-        client.get("/api/v1/projects/", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
-        for i in range(4)
-    ]
+def test_it_ignores_a_forged_forwarded_for_without_trusted_proxies(
+    client, anon_rate, public_project
+):
+    url = f"/api/v1/projects/{public_project.pk}/"
+    codes = [client.get(url, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(4)]
     assert codes == [200, 200, 200, 429]
 
 
-def test_it_counts_the_address_the_trusted_proxy_saw(client, anon_rate, settings):
+def test_it_counts_the_address_the_trusted_proxy_saw(client, anon_rate, settings, public_project):
     settings.AIMAKER_TRUSTED_PROXIES = 1
-    url = "/api/v1/projects/"
+    url = f"/api/v1/projects/{public_project.pk}/"
     # The client may prepend anything; the proxy's own entry (rightmost) is the one counted.
     codes = [
         client.get(url, HTTP_X_FORWARDED_FOR=f"6.6.6.{i}, 1.2.3.4").status_code for i in range(4)
@@ -90,10 +90,10 @@ def test_it_stops_looking_up_tokens_after_many_wrong_ones(
     assert PersonalToken.objects.count() == 1
 
 
-def test_it_serves_the_api_when_the_cache_is_down(client, owner, settings):
+def test_it_serves_the_api_when_the_cache_is_down(client, owner, settings, public_project):
     caches = dict(settings.CACHES)
     caches["default"] = {**caches["default"], "LOCATION": "redis://127.0.0.1:1/0"}
     settings.CACHES = caches  # nothing listens on port 1: every cache call fails
-    assert client.get("/api/v1/projects/").status_code == 200
+    assert client.get(f"/api/v1/projects/{public_project.pk}/").status_code == 200
     bad = Client(HTTP_AUTHORIZATION="Bearer aim_nope").get("/api/v1/projects/")
     assert bad.status_code == 401

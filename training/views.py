@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from projects.access import get_project_for_owner, get_project_for_viewer
+from projects.events import visitor_run
 from projects.models import Project
 from training import services
 from training.describe import (
@@ -148,11 +149,13 @@ def run_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     project = get_project_for_viewer(request, pk)
     services.training_runs_fail_stale(project=project)
     run = _run(project, number)
+    is_owner = request.user == project.owner
+    state = services.training_run_state(run=run)
     context = {
         "project": project,
         "run": run,
-        "is_owner": request.user == project.owner,
-        "state": services.training_run_state(run=run),
+        "is_owner": is_owner,
+        "state": state if is_owner else visitor_run(state),
         "epochs": services.training_run_epochs(run=run),
         "evaluation": _evaluation(run),
         "params": training_params_describe(params=run.params),
@@ -198,12 +201,14 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
     curves = {
         str(r.pk): {"number": r.number, "epochs": services.training_run_epochs(run=r)} for r in runs
     }
+    is_owner = request.user == project.owner
+    state = (lambda s: s) if is_owner else visitor_run  # visitors never see error texts
     context = {
         "project": project,
         "runs": runs,
-        "states": {r.pk: services.training_run_state(run=r) for r in runs},
+        "states": {r.pk: state(services.training_run_state(run=r)) for r in runs},
         "curves": curves,
-        "is_owner": request.user == project.owner,
+        "is_owner": is_owner,
     }
     return render(request, "training/history.html", context)
 

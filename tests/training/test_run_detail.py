@@ -94,8 +94,11 @@ def test_it_is_404_for_other_users(other_client, client, project):
 
 
 def test_it_lets_others_read_a_public_projects_run_without_controls(other_client, public_project):
-    run = make_run(public_project, status="failed", error="boom")
+    run = make_run(public_project, status="failed", error="Training failed: /srv/secret.jpg")
     response = other_client.get(url(run))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "boom" in body and 'id="retry-run"' not in body and 'id="cancel-run"' not in body
+    assert 'id="retry-run"' not in body and 'id="cancel-run"' not in body
+    assert "Failed." in body and "secret.jpg" not in body  # visitors never see error texts
+    history = other_client.get(reverse("training:history", kwargs={"pk": public_project.pk}))
+    assert history.status_code == 200 and "secret.jpg" not in history.content.decode()
