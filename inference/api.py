@@ -166,3 +166,28 @@ class RunDetail(generics.RetrieveAPIView):
         project = _viewable(self.request, self.kwargs["pk"])
         services.model_versions_sync(project=project)
         return get_object_or_404(project.runs, number=self.kwargs["number"])
+
+
+class RunDoubts(APIView):
+    @extend_schema(
+        responses={
+            200: s.DoubtSerializer(many=True),
+            404: OpenApiResponse(s.ErrorSerializer, "no such project or run"),
+            409: OpenApiResponse(s.ErrorSerializer, "the run did not check its labels"),
+        },
+        summary="Images the run found likely mislabelled",
+        description="Most certain first. Images deleted or relabelled since the run are left "
+        "out. An empty list: nothing looks mislabelled.",
+    )
+    def get(self, request: Request, pk: int, number: int) -> Response:
+        from training import doubts
+
+        project = _viewable(request, pk)
+        run = get_object_or_404(project.runs, number=number)
+        if not doubts.training_run_doubts_checked(run=run):
+            why = "has not succeeded" if run.status != run.Status.SUCCEEDED else "predates it"
+            return Response(
+                {"detail": f"Run #{run.number} did not check its labels ({why})."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response([d.as_dict() for d in doubts.training_run_doubts(run=run)])
