@@ -102,3 +102,27 @@ def test_it_is_404_for_other_users(other_client, ready_project):
     assert other_client.get(url(run)).status_code == 404
     missing = reverse("training:doubts", kwargs={"pk": ready_project.pk, "number": 99})
     assert other_client.get(missing).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)  # it runs the worker's code, which closes connections
+def test_it_lists_what_the_training_job_found(owner_client, project):
+    """The whole path: a red image filed under “dog” among red cats and blue dogs is the one
+    image the run flags, stored with the run and shown with the move button."""
+    from tests.training.conftest import TINY_PARAMS, add_images
+    from training import services
+
+    cat, dog = project.labels.order_by("pk")
+    add_images(project, cat, 8)
+    add_images(project, dog, 8)
+    (stray,) = add_images(project, cat, 1, seed=7)
+    Image.objects.filter(pk=stray.pk).update(label=dog)
+    run = services.training_run_start(
+        project=project, user=project.owner, params={**TINY_PARAMS, "epochs": 2}, enqueue=False
+    )
+    run = services.training_run_execute(run_id=run.pk)
+    assert run.status == "succeeded", run.error
+    assert run.metrics["doubts_info"]["method"] == "confident_learning"
+
+    body = owner_client.get(url(run)).content.decode()
+    assert body.count('class="small doubt-item') == 1
+    assert f'data-image="{stray.pk}"' in body and "Move to cat" in body

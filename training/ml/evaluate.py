@@ -115,6 +115,7 @@ def out_of_fold_probabilities(
         _, chosen, probs = best
         oof[np.ix_(test, present)] = probs
         for train, test in splits[1:]:
+            # Cold starts: a start fitted on another fold has seen these test images.
             oof[np.ix_(test, present)] = fit(chosen, train).predict_proba(x[test])
     return oof, {"C": chosen, "folds": n_folds}
 
