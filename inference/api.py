@@ -184,10 +184,7 @@ class RunDoubts(APIView):
 
         project = _viewable(request, pk)
         run = get_object_or_404(project.runs, number=number)
-        if not doubts.training_run_doubts_checked(run=run):
-            why = "has not succeeded" if run.status != run.Status.SUCCEEDED else "predates it"
-            return Response(
-                {"detail": f"Run #{run.number} did not check its labels ({why})."},
-                status=status.HTTP_409_CONFLICT,
-            )
+        problem = doubts.training_run_doubts_problem(run=run)
+        if problem:
+            return Response({"detail": problem}, status=status.HTTP_409_CONFLICT)
         return Response([d.as_dict() for d in doubts.training_run_doubts(run=run)])

@@ -45,6 +45,23 @@ def training_run_doubts_checked(*, run: TrainingRun) -> bool:
     return run.status == TrainingRun.Status.SUCCEEDED and "doubts_info" in m
 
 
+def training_run_doubts_problem(*, run: TrainingRun) -> str | None:
+    """Why the run has no list of doubts to show, or None when it has one (maybe empty)."""
+    if run.status != TrainingRun.Status.SUCCEEDED:
+        return f"Run #{run.number} has not succeeded ({run.status}), so it checked no labels."
+    if not training_run_doubts_checked(run=run):
+        return (
+            f"Run #{run.number} was trained before label checking existed: "
+            "train again to check the labels."
+        )
+    info = run.metrics["doubts_info"]
+    if info.get("error"):
+        return f"Run #{run.number} could not check the labels ({info['error']})."
+    if info.get("skipped"):
+        return f"Too few images to check the labels ({info['skipped']})."
+    return None
+
+
 def training_run_latest_succeeded(*, project: Project) -> TrainingRun | None:
     """The latest succeeded run (the one whose model is newest)."""
     return project.runs.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-number").first()

@@ -131,8 +131,10 @@ def _evaluation(run: TrainingRun) -> dict[str, Any] | None:
         "confusion": rows,
         "per_label": m.get("per_label") or [],
         "misclassified": misclassified,
-        # None: the run did not check its labels (trained before label checking existed).
-        "doubt_count": len(m.get("doubts") or []) if "doubts_info" in m else None,
+        # None: no label check to link to (trained before it existed, or it could not run).
+        "doubt_count": None
+        if doubt_services.training_run_doubts_problem(run=run)
+        else len(m.get("doubts") or []),
     }
 
 
@@ -202,13 +204,11 @@ def doubts(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     run = _run(project, number)
     items = doubt_services.training_run_doubts(run=run)
     links = _image_links(project.pk, [d.image.pk for d in items])
-    info = (run.metrics or {}).get("doubts_info") or {}
     context = {
         "project": project,
         "run": run,
         "items": [{"doubt": d, "links": links[d.image.pk]} for d in items],
-        "checked": doubt_services.training_run_doubts_checked(run=run),
-        "skipped": info.get("skipped"),
+        "problem": doubt_services.training_run_doubts_problem(run=run),
         "flagged_count": len((run.metrics or {}).get("doubts") or []),
         "is_owner": request.user == project.owner,
         "gallery_url": _gallery_url(project.pk, "ids=" + ",".join(str(d.image.pk) for d in items))

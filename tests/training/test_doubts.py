@@ -80,6 +80,14 @@ def test_it_says_when_a_run_did_not_check_its_labels(owner_client, ready_project
     assert "train again to check the labels" in body and "doubt-item" not in body
     failed = make_run(ready_project, status="failed")
     assert "has not succeeded" in owner_client.get(url(failed)).content.decode()
+    broken = make_run(
+        ready_project, metrics={"doubts": [], "doubts_info": {"error": "out of memory"}}
+    )
+    body = owner_client.get(url(broken)).content.decode()
+    assert "could not check the labels (out of memory)" in body
+    assert "Nothing looks mislabelled" not in body
+    run_page = owner_client.get(reverse("training:run", args=[ready_project.pk, broken.number]))
+    assert "mislabelled" not in run_page.content.decode()
 
 
 def test_it_hides_the_buttons_from_visitors_of_a_public_project(other_client, public_project):

@@ -52,7 +52,7 @@ def test_it_explains_errors_on_stderr_with_a_non_zero_exit(ready_project, capsys
                                  "--run", "1"])  # fmt: skip
     assert exit_info.value.code != 0
     out, err = capsys.readouterr()
-    assert out == "" and "Run #1 failed" in err
+    assert out == "" and "Run #1 has not succeeded (failed)" in err
 
 
 def test_it_asks_for_the_owner_when_names_clash(ready_project, other):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from inference import cli
 from training.doubts import (
     training_run_doubts,
-    training_run_doubts_checked,
+    training_run_doubts_problem,
     training_run_latest_succeeded,
 )
 from training.models import TrainingRun
@@ -34,11 +34,8 @@ class Command(BaseCommand):
             found = TrainingRun.objects.filter(project=target, number=run).first()
             if found is None:
                 raise CommandError(f"“{target.name}” has no run #{run}.")
-        if not training_run_doubts_checked(run=found):
-            if found.status != TrainingRun.Status.SUCCEEDED:
-                raise CommandError(f"Run #{found.number} {found.status}: it checked no labels.")
-            raise CommandError(
-                f"Run #{found.number} was trained before label checking existed: train again."
-            )
+        problem = training_run_doubts_problem(run=found)
+        if problem:
+            raise CommandError(problem)
         for doubt in training_run_doubts(run=found):
             self.stdout.write(json.dumps(doubt.as_dict(), ensure_ascii=False))
