@@ -340,7 +340,8 @@ def train(
         metrics["doubts"], metrics["doubts_info"] = find_doubts(feats.orig, y, k, params.seed)
     except Exception as exc:  # noqa: BLE001 - the model is good without it; say why it is missing
         metrics["doubts"] = []
-        metrics["doubts_info"] = {"method": "confident_learning", "error": f"{exc}"[:300]}
+        error = (str(exc) or type(exc).__name__)[:300]
+        metrics["doubts_info"] = {"method": "confident_learning", "error": error}
     history = head_history + finetune_history
     metrics["history"] = history
     lap("evaluating")
