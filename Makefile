@@ -37,3 +37,4 @@ bench: install
 	$(BIN)/python -m bench.import_images ../shared/datasets/clothing-small/train
 	$(BIN)/python -m bench.train ../shared/datasets/clothing-small/train --holdout ../shared/datasets/clothing-small/validation
 	$(BIN)/python -m bench.serve
+	$(BIN)/python -m bench.doubts --full

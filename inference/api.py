@@ -193,3 +193,25 @@ class RunDetail(generics.RetrieveAPIView):
         project = _viewable(self.request, self.kwargs["pk"])
         services.model_versions_sync(project=project)
         return get_object_or_404(project.runs, number=self.kwargs["number"])
+
+
+class RunDoubts(APIView):
+    @extend_schema(
+        responses={
+            200: s.DoubtSerializer(many=True),
+            404: OpenApiResponse(s.ErrorSerializer, "no such project or run"),
+            409: OpenApiResponse(s.ErrorSerializer, "the run did not check its labels"),
+        },
+        summary="Images the run found likely mislabelled",
+        description="Most certain first. Images deleted or relabelled since the run are left "
+        "out. An empty list: nothing looks mislabelled.",
+    )
+    def get(self, request: Request, pk: int, number: int) -> Response:
+        from training import doubts
+
+        project = _viewable(request, pk)
+        run = get_object_or_404(project.runs, number=number)
+        problem = doubts.training_run_doubts_problem(run=run)
+        if problem:
+            return Response({"detail": problem}, status=status.HTTP_409_CONFLICT)
+        return Response([d.as_dict() for d in doubts.training_run_doubts(run=run)])

@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<int:pk>/predict/", api.Predict.as_view(), name="predict"),
     path("projects/<int:pk>/runs/", api.RunList.as_view(), name="runs"),
     path("projects/<int:pk>/runs/<int:number>/", api.RunDetail.as_view(), name="run"),
+    path("projects/<int:pk>/runs/<int:number>/doubts/", api.RunDoubts.as_view(), name="run_doubts"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -75,6 +75,16 @@ class RunSerializer(serializers.ModelSerializer):
         return version.number if version else None
 
 
+class DoubtSerializer(serializers.Serializer):
+    """A training image that looks like another label (see "Check these labels")."""
+
+    image = serializers.IntegerField(help_text="image id")
+    original_name = serializers.CharField()
+    given = serializers.CharField(help_text="its label when the run trained")
+    suggested = serializers.CharField(help_text="the label it looks like")
+    confidence = serializers.FloatField(help_text="out-of-fold probability of `suggested`")
+
+
 class RunStartSerializer(serializers.Serializer):
     preset = serializers.ChoiceField(
         choices=Preset.choices,

@@ -12,4 +12,9 @@ urlpatterns = [
     path("runs/<int:number>/cancel/", views.run_cancel, name="cancel"),
     path("runs/<int:number>/retry/", views.run_retry, name="retry"),
     path("runs/<int:number>/doubts/", views.doubts, name="doubts"),
+    path(
+        "runs/<int:number>/doubts/<int:image_pk>/",
+        views.doubt_resolve,
+        name="doubt_resolve",
+    ),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from projects.access import get_project_for_owner, get_project_for_viewer
 from projects.events import visitor_run
 from projects.models import Project
+from training import doubts as doubt_services
 from training import services
 from training.describe import (
     training_params_describe,
@@ -141,7 +142,10 @@ def _evaluation(run: TrainingRun) -> dict[str, Any] | None:
         "confusion": rows,
         "per_label": m.get("per_label") or [],
         "misclassified": misclassified,
-        "doubt_count": len(m.get("doubts") or []),
+        # None: no label check to link to (trained before it existed, or it could not run).
+        "doubt_count": None
+        if doubt_services.training_run_doubts_problem(run=run)
+        else len(m.get("doubts") or []),
     }
 
 
@@ -214,29 +218,36 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def doubts(request: HttpRequest, pk: int, number: int) -> HttpResponse:
-    """ "Check these labels": the training images whose label the model doubts most."""
+    """ "Check these labels": the training images that look like another label."""
     project = get_project_for_viewer(request, pk)
     run = _run(project, number)
-    items = []
-    raw = (run.metrics or {}).get("doubts") or []
-    ids = [_image_id(run, d["index"]) for d in raw]
-    links = _image_links(project.pk, [i for i in ids if i is not None])
-    for d, image_id in zip(raw, ids, strict=True):
-        items.append(
-            {
-                **d,
-                "image_id": image_id,
-                "given_label": run.labels[d["given"]],
-                "predicted_label": run.labels[d["predicted"]],
-                "links": links.get(image_id, {}) if image_id else {},
-            }
-        )
-    present = [str(i["image_id"]) for i in items if i["links"].get("detail")]
+    items = doubt_services.training_run_doubts(run=run)
+    links = _image_links(project.pk, [d.image.pk for d in items])
     context = {
         "project": project,
         "run": run,
-        "items": items,
+        "items": [{"doubt": d, "links": links[d.image.pk]} for d in items],
+        "problem": doubt_services.training_run_doubts_problem(run=run),
+        "flagged_count": len((run.metrics or {}).get("doubts") or []),
         "is_owner": request.user == project.owner,
-        "gallery_url": _gallery_url(project.pk, "ids=" + ",".join(present)) if present else None,
+        "gallery_url": _gallery_url(project.pk, "ids=" + ",".join(str(d.image.pk) for d in items))
+        if items
+        else None,
     }
     return render(request, "training/doubts.html", context)
+
+
+@require_POST
+def doubt_resolve(request: HttpRequest, pk: int, number: int, image_pk: int) -> HttpResponse:
+    """Move one flagged image to its suggested label, or remove it (owner only)."""
+    project = get_project_for_owner(request, pk)
+    run = _run(project, number)
+    try:
+        done = doubt_services.training_doubt_resolve(
+            run=run, image_id=image_pk, action=request.POST.get("action", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect("training:doubts", pk=project.pk, number=run.number)

@@ -127,7 +127,7 @@ def test_it_splits_stratified_with_every_label_in_validation():
         stratified_split([0, 0, 1], ["a", "b", "c"], 0.1, 42, 2)
 
 
-def test_it_ranks_a_mislabelled_image_first_among_the_doubts(dirs, tmp_path):
+def test_it_flags_a_mislabelled_image_among_the_doubts(dirs, tmp_path):
     samples = make_dataset(tmp_path / "images", per_label=10)
     wrong = samples[3]  # a red image...
     wrong.label = 2  # ...labelled blue
@@ -135,10 +135,23 @@ def test_it_ranks_a_mislabelled_image_first_among_the_doubts(dirs, tmp_path):
     result = run(samples, dirs)
 
     doubts = result.metrics["doubts"]
-    assert doubts[0]["index"] == 3
-    assert doubts[0]["given"] == 2 and doubts[0]["predicted"] == 0
-    assert doubts[0]["p_given"] < 0.5
-    assert [d["p_given"] for d in doubts] == sorted(d["p_given"] for d in doubts)
+    assert [d["index"] for d in doubts] == [3]  # and nothing else
+    assert doubts[0]["given"] == 2 and doubts[0]["suggested"] == 0
+    assert doubts[0]["confidence"] > 0.5 > doubts[0]["p_given"]
+    assert result.metrics["doubts_info"]["method"] == "confident_learning"
+
+
+def test_it_still_trains_when_the_label_check_fails(dataset, dirs, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no scikit-learn here")
+
+    import sys
+
+    monkeypatch.setattr(sys.modules["training.ml.train"], "find_doubts", broken)
+    result = run(dataset, dirs)
+    assert os.path.isfile(result.model_path)
+    assert result.metrics["doubts"] == []
+    assert result.metrics["doubts_info"]["error"] == "no scikit-learn here"
 
 
 def test_it_resumes_finetuning_from_the_last_completed_epoch(dataset, dirs, tmp_path):

@@ -30,8 +30,9 @@ def succeeded_run(project):
                 {"label": "dog", "precision": 1.0, "recall": 0.5, "f1": 0.67, "support": 2},
             ],
             "misclassified": [{"index": 5, "true": 1, "predicted": 0, "confidence": 0.81}],
-            "doubts": [{"index": 5, "given": 1, "p_given": 0.1, "predicted": 0,
-                        "p_predicted": 0.9}],
+            "doubts": [{"index": 5, "given": 1, "suggested": 0, "confidence": 0.9,
+                        "p_given": 0.1, "margin": 0.8}],
+            "doubts_info": {"method": "confident_learning"},
             "image_ids": [im.pk for im in images],
         },
     )  # fmt: skip
@@ -53,6 +54,7 @@ def test_it_shows_the_evaluation_of_a_succeeded_run(owner_client, ready_project)
     detail = reverse("datasets:image_detail", kwargs={"pk": ready_project.pk, "image_pk": wrong.pk})
     assert detail in body and "predicted cat (81.0%)" in body
     assert reverse("training:doubts", kwargs={"pk": ready_project.pk, "number": 1}) in body
+    assert "Check these labels: 1 training image looks mislabelled" in body
     assert '"val_loss": 1' in body or '"val_loss": 1.0' in body  # curves embedded for Chart.js
     assert 'id="cancel-run"' in body  # hidden (d-none) for a finished run, shown live
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
-
-from .data import stratified_folds
 
 
 def classification_metrics(
@@ -61,81 +60,116 @@ def classification_metrics(
     }
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+# Inverse L2 strengths tried for the doubts classifier, weakest regularisation last (warm
+# starts follow the path). Best C on MobileNetV2 features of clothing-small: 0.003 for 3,000
+# images, 0.03 for 300, 1 for 75: it depends on the data size, so it is chosen per run.
+DOUBTS_CS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
 
 
-def fit_softmax_regression(
-    x: np.ndarray, y: np.ndarray, k: int, steps: int = 60, lr: float = 0.1, l2: float = 1e-2
-) -> tuple[np.ndarray, np.ndarray]:
-    """Full-batch Adam on multinomial logistic regression: a fast, deterministic quick head.
+def _log_loss(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)).mean())
 
-    Defaults chosen on clothing-small with 30 planted label errors: ~24 of them land in the
-    50 lowest-ranked images; weaker L2 makes probabilities saturate and the ranking noisier.
+
+def out_of_fold_probabilities(
+    features: np.ndarray, y: np.ndarray, k: int, seed: int, folds: int = 5
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Out-of-fold probabilities of a standardised, L2-tuned multinomial logistic regression.
+
+    C is chosen on the first fold's held-out part (log loss, warm-started path), then every
+    fold is fitted with it: one small grid instead of a nested one keeps 3,000 x 1,280 features
+    to a few seconds on 2 cores. Labels without images get probability 0.
     """
-    n, d = x.shape
-    w = np.zeros((d, k), dtype=np.float32)
-    b = np.zeros(k, dtype=np.float32)
-    onehot = np.eye(k, dtype=np.float32)[y]
-    m = [np.zeros_like(w), np.zeros_like(b)]
-    v = [np.zeros_like(w), np.zeros_like(b)]
-    b1, b2 = 0.9, 0.999
-    for t in range(1, steps + 1):
-        g = (_softmax(x @ w + b) - onehot) / n
-        grads = [x.T @ g + l2 * w, g.sum(axis=0)]
-        for i, (param, grad) in enumerate(zip((w, b), grads, strict=True)):
-            m[i] = b1 * m[i] + (1 - b1) * grad
-            v[i] = b2 * v[i] + (1 - b2) * grad * grad
-            step = lr * (m[i] / (1 - b1**t)) / (np.sqrt(v[i] / (1 - b2**t)) + 1e-8)
-            param -= step.astype(np.float32)
-    return w, b
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
+
+    present = np.unique(y)
+    compact = np.searchsorted(present, y)
+    counts = np.bincount(compact)
+    n_folds = int(min(folds, counts.min()))
+    x = features.astype(np.float32)
+    # Unsupervised (no labels), so standardising on all samples leaks nothing between folds.
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+    splits = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(x, compact))
+    oof = np.zeros((len(y), k), dtype=np.float64)
+
+    def fit(c: float, train: np.ndarray, model: Any = None) -> Any:
+        model = model or LogisticRegression(max_iter=300, tol=1e-4, warm_start=True)
+        return model.set_params(C=c).fit(x[train], compact[train])
+
+    # One BLAS thread: these matrices are small, and 2 threads on 2 busy cores ran 30x slower.
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        # A few more iterations would not change a ranking; keep the worker's log clean.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        train, test = splits[0]
+        model, best = None, (np.inf, DOUBTS_CS[0], None)
+        for c in DOUBTS_CS:
+            model = fit(c, train, model)
+            probs = model.predict_proba(x[test])
+            loss = _log_loss(probs, compact[test])
+            if loss < best[0]:
+                best = (loss, c, probs)
+        _, chosen, probs = best
+        oof[np.ix_(test, present)] = probs
+        for train, test in splits[1:]:
+            # Cold starts: a start fitted on another fold has seen these test images.
+            oof[np.ix_(test, present)] = fit(chosen, train).predict_proba(x[test])
+    return oof, {"C": chosen, "folds": n_folds}
 
 
-def find_doubts(
-    features: np.ndarray,
-    y: np.ndarray,
-    k: int,
-    seed: int,
-    folds: int = 5,
-    limit: int = 50,
-    max_dims: int = 128,
-) -> list[dict[str, Any]]:
-    """Rank all samples by the out-of-fold probability of their given label (lowest first).
+def confident_learning(probs: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    """Likely label errors by confident learning (Northcutt et al., 2021), most certain first.
 
-    Each fold's model never saw the sample it judges, so a wrong label cannot vouch for itself.
-    Features are standardised and PCA-projected to max_dims first: 5x cheaper folds on a
-    2-core machine, and the ranking (not calibrated probabilities) is what matters here.
+    A label's threshold is the mean out-of-fold probability of that label over its own images.
+    An image is flagged when another label reaches its threshold and, of the labels that do,
+    has the highest probability, higher than the given label's: the confident joint's
+    off-diagonal. Ranked by margin (suggested minus given probability).
     """
-    n = len(y)
-    if n < 4:
-        return []
-    # Standardise so one learning rate suits every backbone's feature scale.
-    xs = features - features.mean(axis=0)
-    xs = (xs / (xs.std(axis=0) + 1e-6)).astype(np.float32)
-    if xs.shape[1] > max_dims:
-        _, vecs = np.linalg.eigh(xs.T @ xs)
-        xs = xs @ vecs[:, -max_dims:]
-        xs /= xs.std(axis=0) + 1e-6
-    counts = np.bincount(y, minlength=k)
-    n_folds = int(min(folds, max(2, counts[counts > 0].min())))
-    fold_of = stratified_folds(y, n_folds, seed)
-    oof = np.zeros((n, k), dtype=np.float32)
-    for f in range(n_folds):
-        tr, te = fold_of != f, fold_of == f
-        w, b = fit_softmax_regression(xs[tr], y[tr], k)
-        oof[te] = _softmax(xs[te] @ w + b)
-    p_given = oof[np.arange(n), y]
-    predicted = oof.argmax(axis=1)
-    order = np.argsort(p_given, kind="stable")[:limit]
+    n, k = probs.shape
+    rows = np.arange(n)
+    thresholds = np.ones(k)
+    for j in np.unique(y):
+        thresholds[j] = probs[y == j, j].mean()
+    above = probs >= thresholds - 1e-9
+    suggested = np.where(above, probs, -1.0).argmax(axis=1)
+    p_given = probs[rows, y]
+    p_suggested = probs[rows, suggested]
+    flagged = np.flatnonzero(above.any(axis=1) & (suggested != y) & (p_suggested > p_given))
+    margin = p_suggested - p_given
+    flagged = flagged[np.argsort(-margin[flagged], kind="stable")]
     return [
         {
             "index": int(i),
             "given": int(y[i]),
+            "suggested": int(suggested[i]),
+            "confidence": round(float(p_suggested[i]), 4),
             "p_given": round(float(p_given[i]), 4),
-            "predicted": int(predicted[i]),
-            "p_predicted": round(float(oof[i, predicted[i]]), 4),
+            "margin": round(float(margin[i]), 4),
         }
-        for i in order
+        for i in flagged
     ]
+
+
+def find_doubts(
+    features: np.ndarray, y: np.ndarray, k: int, seed: int, folds: int = 5
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The images whose label looks wrong, with the label they look like: (flagged, info).
+
+    Each image is judged by a model that never saw it, so a wrong label cannot vouch for
+    itself. Nothing is flagged when every image looks like its label.
+    """
+    t0 = time.monotonic()
+    y = np.asarray(y, dtype=np.int64)
+    counts = np.bincount(y, minlength=k)
+    info: dict[str, Any] = {"method": "confident_learning", "images": int(len(y))}
+    if (counts > 0).sum() < 2 or counts[counts > 0].min() < 2:
+        return [], {**info, "skipped": "needs 2 labels with at least 2 images each"}
+    probs, fitted = out_of_fold_probabilities(features, y, k, seed, folds)
+    flagged = confident_learning(probs, y)
+    info.update(fitted)
+    info["oof_accuracy"] = round(float((probs.argmax(axis=1) == y).mean()), 4)
+    info["seconds"] = round(time.monotonic() - t0, 3)
+    return flagged, info
