@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from typing import Any
@@ -17,16 +18,18 @@ log = logging.getLogger(__name__)
 def client_ip(request: Any) -> str:
     """REMOTE_ADDR; behind AIMAKER_TRUSTED_PROXIES proxies, the address the outermost trusted
     proxy saw (the N-th X-Forwarded-For entry from the right, as DRF's NUM_PROXIES reads it).
-    Entries left of that are the client's to write, so they are never believed."""
-    meta = getattr(request, "META", {})
-    remote = meta.get("REMOTE_ADDR", "") or "unknown"
+    Entries left of that are the client's to write, so they are never believed. "" when there
+    is no valid address (no request, or a proxy that wrote garbage)."""
+    meta = getattr(request, "META", None) or {}
+    address = meta.get("REMOTE_ADDR", "")
     proxies = settings.AIMAKER_TRUSTED_PROXIES
-    if proxies <= 0:
-        return remote
     hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-    if not hops:
-        return remote
-    return hops[-min(proxies, len(hops))]
+    if proxies > 0 and hops:
+        address = hops[-min(proxies, len(hops))]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return ""
 
 
 def rate_limit_hit(*, key: str, limit: int, window: int) -> bool:
