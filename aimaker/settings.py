@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "training",
     "inference",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the lockout page
 ]
 
@@ -270,6 +272,23 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from our own static files, so an injected
+# <script> or javascript: link does nothing. Inline style attributes stay allowed (layout only).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],  # same-origin fetch and the websocket (ws/wss, CSP Level 3)
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Proxies in front of the app that append to X-Forwarded-For (0: clients connect directly).
 # Every per-client limit reads the client's address by this one rule (aimaker.ratelimit).
 AIMAKER_TRUSTED_PROXIES = env_int("AIMAKER_TRUSTED_PROXIES", 0)

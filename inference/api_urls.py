@@ -1,7 +1,7 @@
 """Mounted at api/v1/: the REST API, its OpenAPI schema and the (offline) docs page."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from inference import api
 
@@ -18,5 +18,5 @@ urlpatterns = [
     path("projects/<int:pk>/runs/<int:number>/", api.RunDetail.as_view(), name="run"),
     path("projects/<int:pk>/runs/<int:number>/doubts/", api.RunDoubts.as_view(), name="run_doubts"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

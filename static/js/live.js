@@ -98,6 +98,12 @@
   AIMaker.on("snapshot", function (ev) { (ev.jobs || []).slice().reverse().forEach(AIMaker.renderJob); });
   AIMaker.on("job", function (ev) { AIMaker.renderJob(ev.job); });
 
+  // Buttons that ask first: <button data-confirm="Sure?"> (no inline handlers: see the CSP).
+  document.addEventListener("click", function (ev) {
+    const button = ev.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) ev.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     const el = document.querySelector("[data-live-project]");
     if (el && el.dataset.liveProject) AIMaker.connect(el.dataset.liveProject);
