@@ -18,11 +18,14 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 from bench.common import free_port, percentile, use_throwaway_data_dir, wait_for_port
 
@@ -52,6 +55,7 @@ class Viewer:
         self.dropped = False
         self.connect_error = ""
         self.connected = asyncio.Event()
+        self.socket = None
 
 
 async def _view(viewer: Viewer, url: str, origin: str, session: str, gate, done) -> None:
@@ -69,24 +73,21 @@ async def _view(viewer: Viewer, url: str, origin: str, session: str, gate, done)
         viewer.connected.set()
         return
     viewer.connected.set()
+    viewer.socket = ws
     try:
-        while not viewer.final:
-            try:
-                message = await asyncio.wait_for(ws.recv(), timeout=0.5)
-            except TimeoutError:
-                if done.is_set():
-                    break
-                continue
+        async for message in ws:  # ends when the socket closes (the bench closes it when done)
             received = time.time()
             event = json.loads(message)
             if "sent_at" in event:
                 viewer.latencies.append((received - event["sent_at"]) * 1000)
             if event.get("type") == "training" and event["run"]["status"] == "succeeded":
                 viewer.final = True
+                break
     except websockets.ConnectionClosed:
-        viewer.dropped = True
-    finally:
-        await ws.close()
+        pass
+    if not viewer.final and not done.is_set():
+        viewer.dropped = True  # closed by the server before the run ended
+    await ws.close()
 
 
 async def _run(args, project_id: int, sessions: list[str], base: str) -> dict:
@@ -118,6 +119,9 @@ async def _run(args, project_id: int, sessions: list[str], base: str) -> dict:
     while time.monotonic() < deadline and not all(v.final or v.connect_error for v in viewers):
         await asyncio.sleep(0.1)
     done.set()
+    for viewer in viewers:  # the ones still waiting for a final event that never came
+        if viewer.socket is not None and not viewer.final:
+            await viewer.socket.close()
     await asyncio.gather(*tasks, return_exceptions=True)
     latencies = [ms for v in viewers for ms in v.latencies]
     connected = [v for v in viewers if not v.connect_error]
@@ -175,7 +179,15 @@ def main(argv: list[str] | None = None) -> dict:
                 env=dict(os.environ), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_for_port(port, proc)
+        server = psutil.Process(proc.pid)
+        cpu0, own0 = server.cpu_times(), resource.getrusage(resource.RUSAGE_SELF)
         figures = asyncio.run(_run(args, project.pk, sessions, f"http://127.0.0.1:{port}"))
+        cpu1, own1 = server.cpu_times(), resource.getrusage(resource.RUSAGE_SELF)
+        # Where the time goes: the server (daphne) and the 500 clients share the two cores.
+        figures["server_cpu_s"] = round(cpu1.user + cpu1.system - cpu0.user - cpu0.system, 1)
+        figures["clients_cpu_s"] = round(
+            own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime, 1
+        )
         server_log = log_path.read_text(errors="replace")
         figures["server_tracebacks"] = server_log.count("Traceback")
     finally:
