@@ -35,7 +35,7 @@ def test_it_trains_from_the_page_and_draws_the_curves(
 
     # The curves grow live, epoch by epoch, and the run succeeds (the page then reloads once).
     page.wait_for_function(
-        "Number(document.querySelector('.tr-charts').dataset.points) >= 1", timeout=90_000
+        "() => Number(document.querySelector('.tr-charts').dataset.points) >= 1", timeout=90_000
     )
     page.wait_for_selector("#evaluation #val-accuracy", timeout=90_000)
     assert page.locator(".tr-status").first.inner_text() == "succeeded"
@@ -51,7 +51,7 @@ def test_it_trains_from_the_page_and_draws_the_curves(
     page.goto(f"{live_asgi}/projects/{project.pk}/")
     page.wait_for_selector("#training .tr-status:has-text('succeeded')")
     page.get_by_role("link", name=re.compile("History")).click()
-    page.wait_for_function("Number(document.querySelector('.tr-charts').dataset.points) >= 1")
+    page.wait_for_function("() => Number(document.querySelector('.tr-charts').dataset.points) >= 1")
 
 
 def test_it_starts_from_presets_with_the_parameters_tucked_away(
