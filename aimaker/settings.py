@@ -339,6 +339,11 @@ AIMAKER_ZIP_MAX_UNCOMPRESSED = env_int("AIMAKER_ZIP_MAX_UNCOMPRESSED", 4 * 1024*
 AIMAKER_ZIP_MAX_RATIO = float(os.environ.get("AIMAKER_ZIP_MAX_RATIO", "200"))
 AIMAKER_INLINE_IMPORT_MAX = env_int("AIMAKER_INLINE_IMPORT_MAX", 20)  # more files: a job
 AIMAKER_MIN_IMAGES_PER_LABEL = env_int("AIMAKER_MIN_IMAGES_PER_LABEL", 10)
+# Storage quotas per account (all its AIs together), and predictions kept per AI (the monitor
+# deletes the oldest beyond that, with their images).
+AIMAKER_QUOTA_IMAGES = env_int("AIMAKER_QUOTA_IMAGES", 100_000)
+AIMAKER_QUOTA_BYTES = env_int("AIMAKER_QUOTA_BYTES", 20 * 1024**3)
+AIMAKER_PREDICTIONS_KEPT = env_int("AIMAKER_PREDICTIONS_KEPT", 10_000)
 AIMAKER_GALLERY_PAGE_SIZE = 60
 
 # Web collection: providers and what their licenses must be.

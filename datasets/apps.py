@@ -7,8 +7,10 @@ class DatasetsConfig(AppConfig):
     def ready(self) -> None:
         # Imported for their side effects: signal receivers, the collection snapshot.
         from datasets import collect, panels, signals  # noqa: F401
+        from datasets.uploads import sweep_stale
         from projects import panels as project_panels
-        from projects import snapshot
+        from projects import snapshot, sweepers
 
         project_panels.register(panels.data_panel)
         snapshot.register(panels.data_snapshot)
+        sweepers.register(sweep_stale)  # abandoned ZIP uploads

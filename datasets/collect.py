@@ -30,6 +30,7 @@ from datasets.providers import (
     filter_licenses,
     get_provider,
 )
+from datasets.quotas import StorageQuota
 from datasets.services import PhashIndex, dataset_notify, image_ingest
 from projects import snapshot
 from projects.models import Job, Label, Project
@@ -418,7 +419,11 @@ class _Collector:
             original_name=_name_for(candidate),
             provenance=_provenance(candidate),
             phash_index=self.phash_index,
+            quota=self.quota,
         )
+        if outcome.quota_reached:
+            collected = sum(r.tally.downloaded for r in self.runs)
+            raise CollectionFailed(f"{outcome.reason} {_nothing_lost(collected)}")
         if outcome.status == "added":
             run.tally.downloaded += 1
             self.known_ids.add(candidate.provider_id)
@@ -440,6 +445,7 @@ class _Collector:
             text = collection_failure_text(provider=label, error=exc)
             raise CollectionFailed(f"{text} {_nothing_lost(0)}") from exc
         self.phash_index = PhashIndex(self.project)
+        self.quota = StorageQuota(self.project.owner_id)
         self.publish("Searching…", force=True)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
         try:

@@ -43,6 +43,9 @@ class Image(models.Model):
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    stored_bytes = models.PositiveBigIntegerField(
+        default=0, help_text="original + normalized + thumbnail, for the owner's storage quota"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -33,6 +33,7 @@ from datasets.archive import (
 )
 from datasets.imaging import ImageLimits, ImageRejected, ProcessedImage, process_image
 from datasets.models import Image
+from datasets.quotas import QuotaReached, StorageQuota
 from projects.models import Label, Project
 from projects.notify import notify_project
 from projects.services import labels_get_or_create
@@ -86,6 +87,7 @@ class IngestOutcome:
     name: str  # file / entry name for reports
     image: Image | None = None
     reason: str = ""  # why rejected, or "already in this project (as <label>)" for duplicates
+    quota_reached: bool = False  # rejected because the owner's storage quota is full
 
 
 def _duplicate_reason(label_name: str) -> str:
@@ -183,8 +185,13 @@ def _store(
     name: str,
     provenance: dict[str, Any] | None,
     phash_index: PhashIndex | None,
+    quota: StorageQuota | None = None,
 ) -> IngestOutcome:
-    """Save the row and its three files. Runs on one thread (the database side of an import)."""
+    """Save the row and its three files. Runs on one thread (the database side of an import).
+    Raises QuotaReached, before writing anything, when the owner's storage is full."""
+    size = len(processed.original) + len(processed.normalized) + len(processed.thumbnail)
+    quota = quota or StorageQuota(project.owner_id)
+    quota.check(size)
     near = (phash_index or PhashIndex(project)).find(processed.phash)
     if near is not None and not Image.objects.filter(pk=near).exists():
         near = None  # deleted since the index was loaded: a link would break the foreign key
@@ -201,6 +208,7 @@ def _store(
         source=source,
         original_name=name[:500],
         added_by=added_by,
+        stored_bytes=size,
         **{k: v[:500] if k in ("creator", "provider_id") else v for k, v in provenance.items()},
     )
     written: list[str] = []
@@ -234,6 +242,7 @@ def _store(
         _delete_files(written)
         log.exception("could not store image %s", name)
         return IngestOutcome("rejected", name, reason="could not be stored (storage error)")
+    quota.take(size)
     if phash_index is not None:
         phash_index.add(image.pk, image.phash)
     return IngestOutcome("added", name, image)
@@ -249,6 +258,7 @@ def image_ingest(
     original_name: str = "",
     provenance: dict | None = None,
     phash_index: PhashIndex | None = None,
+    quota: StorageQuota | None = None,
 ) -> IngestOutcome:
     """Validate, normalize and store one image under `label`. Never raises for bad input:
     the outcome says whether it was added, is a duplicate, or was rejected (with the reason)."""
@@ -262,16 +272,20 @@ def image_ingest(
     processed = _process(data, image_limits())
     if isinstance(processed, str):
         return IngestOutcome("rejected", name, reason=processed)
-    return _store(
-        project=project,
-        label=label,
-        processed=processed,
-        source=source,
-        added_by=added_by,
-        name=name,
-        provenance=provenance,
-        phash_index=phash_index,
-    )
+    try:
+        return _store(
+            project=project,
+            label=label,
+            processed=processed,
+            source=source,
+            added_by=added_by,
+            name=name,
+            provenance=provenance,
+            phash_index=phash_index,
+            quota=quota,
+        )
+    except QuotaReached as exc:
+        return IngestOutcome("rejected", name, reason=exc.message, quota_reached=True)
 
 
 # --- Many images: archives and folders ----------------------------------------------------
@@ -386,6 +400,7 @@ def _ingest_items(
         Image.objects.filter(project=project).values_list("sha256", "label__name")
     )
     index = PhashIndex(project)
+    quota = StorageQuota(project.owner_id)  # QuotaReached ends the import; earlier images stay
     done = 0
     reporter.progress(0, total, "Importing…")
     workers = _workers()
@@ -408,6 +423,7 @@ def _ingest_items(
                 name=item.name,
                 provenance=None,
                 phash_index=index,
+                quota=quota,
             )
             report.add(outcome, item.label.name)
         done += 1

@@ -8,6 +8,8 @@ class InferenceConfig(AppConfig):
     def ready(self) -> None:
         from inference import signals  # noqa: F401 - connects the receivers
         from inference.panels import project_panel
-        from projects import panels
+        from inference.services import predictions_prune
+        from projects import panels, sweepers
 
         panels.register(project_panel)
+        sweepers.register(predictions_prune)

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 from PIL import Image as PILImage
 
@@ -434,6 +434,33 @@ def prediction_admit(*, request: Any, project: Project, version: ModelVersion | 
                 "Wait a minute, then try again.",
                 429,
             )
+
+
+_last_prune = 0.0
+PRUNE_EVERY = 600.0  # seconds: counting every AI's predictions is not for every monitor tick
+
+
+def predictions_prune(*, force: bool = False) -> int:
+    """Keep each AI's newest AIMAKER_PREDICTIONS_KEPT predictions; older ones are deleted with
+    their images (a receiver deletes the files). Runs from the monitor."""
+    global _last_prune
+    if not force and time.monotonic() - _last_prune < PRUNE_EVERY:
+        return 0
+    _last_prune = time.monotonic()
+    keep = settings.AIMAKER_PREDICTIONS_KEPT
+    over = Project.objects.annotate(n=Count("predictions")).filter(n__gt=keep)
+    deleted = 0
+    for project_id in over.values_list("pk", flat=True):
+        while True:
+            old = list(
+                Prediction.objects.filter(project_id=project_id)
+                .order_by("-created_at", "-id")
+                .values_list("pk", flat=True)[keep : keep + 1000]
+            )
+            if not old:
+                break
+            deleted += Prediction.objects.filter(pk__in=old).delete()[0]
+    return deleted
 
 
 # --- Re-runs ------------------------------------------------------------------------------

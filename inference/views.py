@@ -3,6 +3,7 @@ API tokens. Every view starts with the access helper (others get 404)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -179,6 +180,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "is_owner": True,
         "page": page,
         "total": predictions.count(),
+        "kept": settings.AIMAKER_PREDICTIONS_KEPT,
         "rerun_form": RerunForm(versions=version_list),
         # Re-runs show their state in their own list; the page has no generic live job box,
         # which would also show the project's imports and collections.

@@ -9,8 +9,8 @@ import threading
 
 from django.db import close_old_connections
 
-from datasets.uploads import sweep_stale as uploads_sweep_stale
 from projects.services import jobs_fail_stale
+from projects.sweepers import sweep_all
 from training.services import training_runs_dispatch, training_runs_fail_stale
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ CHECK_EVERY = 10.0  # seconds; with a 30 s stale window a dead worker shows with
 
 
 def monitor_once() -> int:
-    uploads_sweep_stale()  # abandoned ZIP uploads go on a timer, not only on the next upload
+    sweep_all()  # the apps' clean-ups: abandoned uploads, predictions beyond the kept number...
     failed = training_runs_fail_stale() + jobs_fail_stale()
     training_runs_dispatch()  # a waiting run whose turn came while a hook was missed
     return failed

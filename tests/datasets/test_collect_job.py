@@ -419,3 +419,15 @@ def test_a_label_deleted_mid_collection_stops_being_searched(
     searched = [r.args.get("page") for r, _ in image_server.log if r.args.get("q") == "cat"]
     assert searched == ["1"], searched  # no more pages downloaded for a label that is gone
     assert Image.objects.filter(label__name="dog").count() == 5
+
+
+def test_it_stops_when_the_owners_storage_is_full(project, owner, image_server, settings):
+    settings.AIMAKER_QUOTA_IMAGES = 3
+    serve_openverse(image_server, "cat", 8)
+    serve_openverse(image_server, "dog", 8)
+
+    job = _run(project, owner, per_label=5)
+
+    assert job.status == Job.Status.FAILED
+    assert "Storage limit reached" in job.error and "3 images" in job.error
+    assert Image.objects.filter(project=project).count() == 3  # the ones before stay
