@@ -108,9 +108,11 @@ INSTALLED_APPS = [
     "inference",
     "axes",
     "csp",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times whole requests
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -120,7 +122,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the lockout page
+    "axes.middleware.AxesMiddleware",  # it turns a lockout into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last
 ]
 
 ROOT_URLCONF = "aimaker.urls"
@@ -264,6 +267,7 @@ STORAGES = {
 
 # --- Security (HTTPS defaults for a deployment: see the module docstring) -----------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes speak plain http
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
@@ -395,6 +399,8 @@ AIMAKER_SERVING_WARM_AT_START = env_bool("AIMAKER_SERVING_WARM_AT_START", not TE
 AIMAKER_PREDICT_RATE_PER_MINUTE = env_int("AIMAKER_PREDICT_RATE_PER_MINUTE", 30)
 AIMAKER_MODEL_LOADS_PER_MINUTE = env_int("AIMAKER_MODEL_LOADS_PER_MINUTE", 6)
 AIMAKER_MAX_API_TOKENS = 50
+# /metrics: with a token, scrapers send "Authorization: Bearer <token>"; without, loopback only.
+AIMAKER_METRICS_TOKEN = os.environ.get("AIMAKER_METRICS_TOKEN", "")
 AIMAKER_API_BAD_TOKENS_PER_MINUTE = env_int("AIMAKER_API_BAD_TOKENS_PER_MINUTE", 20)  # per IP
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from aimaker import views
+from aimaker import ops, views
 from projects import views as project_views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("explore/", project_views.explore, name="explore"),

@@ -25,6 +25,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from PIL import Image as PILImage
 
+from aimaker.metrics import PREDICTION_SECONDS
 from aimaker.ratelimit import client_ip, rate_limit_hit
 from datasets.imaging import ImageLimits, ImageRejected, process_image
 from inference import serving
@@ -399,11 +400,10 @@ def prediction_create(
             probability=ranked[0][1],
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+    seconds = time.perf_counter() - started
+    PREDICTION_SECONDS.labels(source=source).observe(seconds)
     return PredictionOutcome(
-        prediction=prediction,
-        version=version,
-        ranked=ranked,
-        duration_ms=(time.perf_counter() - started) * 1000,
+        prediction=prediction, version=version, ranked=ranked, duration_ms=seconds * 1000
     )
 
 

@@ -30,6 +30,7 @@ GLOBAL_NAMES = {
     "home", "signup", "login", "logout", "password_change", "password_change_done",
     "password_reset", "password_reset_done", "password_reset_confirm",
     "password_reset_complete", "explore", "projects:list", "projects:create",
+    "healthz", "readyz", "metrics",  # operations: tests/test_ops.py
 }  # fmt: skip
 
 # Read URLs of a public project: everyone may GET them.

@@ -230,3 +230,16 @@ def test_it_limits_how_many_sleeping_models_a_visitor_wakes(
     serving.cache.clear()  # evicted by other people's models meanwhile
     second = client.post(url(public_ai), {"image": upload(colour_jpeg("red"))}, **JSON)
     assert second.status_code == 429 and "woke up too many" in second.json()["error"]
+
+
+def test_it_counts_prediction_latency_for_prometheus(owner_client, published, ai):
+    import re
+
+    def count() -> float:
+        body = owner_client.get("/metrics").content.decode()
+        found = re.search(r'aimaker_prediction_seconds_count\{source="web"\} ([0-9.]+)', body)
+        return float(found.group(1)) if found else 0.0
+
+    before = count()
+    assert owner_client.post(url(ai), {"image": upload(colour_jpeg("red"))}).status_code == 200
+    assert count() == before + 1
