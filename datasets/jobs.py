@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aimaker.logs import bind_job
 from projects.models import Job, Label
 from projects.services import JobReporter, job_run
 
 
+@bind_job("job_id")
 def import_archive(job_id: int) -> None:
     """Import an uploaded ZIP as planned on the plan page (params: archive_path, label_map,
     loose_label_id). The temporary archive is deleted whatever happens."""
@@ -39,6 +41,7 @@ def import_archive(job_id: int) -> None:
             Path(path).unlink(missing_ok=True)
 
 
+@bind_job("job_id")
 def collect_images(job_id: int) -> None:
     """Collect images from the web for the labels in the job's params (datasets/collect.py)."""
     from datasets.collect import collection_run

@@ -2,12 +2,14 @@
 
 from typing import Any
 
+from aimaker.logs import bind_job
 from inference import services
 from inference.models import ModelVersion, Rerun
 from projects.models import Job
 from projects.services import JobReporter, job_run
 
 
+@bind_job("job_id")
 def rerun_predictions(job_id: int) -> None:
     """Re-run a project's prediction history with another version (see services.rerun_start)."""
 
@@ -18,6 +20,7 @@ def rerun_predictions(job_id: int) -> None:
     job_run(job_id=job_id, work=work)
 
 
+@bind_job("version_id")
 def export_build(version_id: int, fmt: str) -> str | None:
     """Build one export ZIP into storage (queued by the first download request)."""
     version = ModelVersion.objects.select_related("run", "project").filter(pk=version_id).first()

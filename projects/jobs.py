@@ -2,10 +2,12 @@
 
 import time
 
+from aimaker.logs import bind_job
 from projects.models import Job
 from projects.services import JobReporter, job_run
 
 
+@bind_job("job_id")
 def demo_progress(job_id: int) -> None:
     """A demo job proving the live plumbing: counts to `steps`, reporting progress."""
 
