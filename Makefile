@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format browser bench check-deploy
+.PHONY: install install-gpu run test lint format browser compose bench check-deploy
 
 install: $(STAMP)
 
@@ -14,11 +14,17 @@ $(STAMP): requirements.txt requirements-dev.txt requirements.lock
 	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt -c requirements.lock
 	touch $(STAMP)
 
+# A GPU training host (Linux x86_64, NVIDIA driver): TensorFlow's CUDA build in place of the CPU
+# one, same version. The web and CPU workers keep tensorflow-cpu.
+install-gpu: install
+	$(BIN)/python -m pip uninstall -y -q tensorflow-cpu
+	$(BIN)/python -m pip install -q "tensorflow[and-cuda]==$$(sed -n 's/^tensorflow-cpu==//p' requirements.txt)"
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runall
 
-test: install browser
+test: install browser compose
 	$(BIN)/python -m pytest
 
 lint: install
@@ -32,6 +38,10 @@ format: install
 # Debian's Chromium for the Playwright tests; never fails: the browser tests skip with a reason without it.
 browser:
 	@sh scripts/install-browser.sh
+
+# Debian's docker-compose, to validate compose.yaml offline; never fails (that test then skips).
+compose:
+	@sh scripts/install-compose.sh
 
 bench: install
 	$(BIN)/python -m bench.import_images ../shared/datasets/clothing-small/train
