@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu run test lint format browser compose bench check-deploy
+.PHONY: install install-gpu run test test-backends lint format browser compose bench check-deploy
 
 install: $(STAMP)
 
@@ -26,6 +26,12 @@ run: install
 
 test: install browser compose
 	$(BIN)/python -m pytest
+
+# The learning core and a real worker's run on a second Keras backend (PyTorch, CPU build: on
+# the CI machines pip takes torch==2.13.0 from a local wheel).
+test-backends: install
+	$(BIN)/python -m pip install -q torch==2.13.0
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -q tests/ml tests/training/test_backends.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -390,7 +390,11 @@ for _name, _config in AIMAKER_PROVIDERS.items():
 # TEST ONLY: lets downloads reach a local test server on 127.0.0.1. Never set in production.
 AIMAKER_FETCH_ALLOW_LOOPBACK = TESTING and env_bool("AIMAKER_FETCH_ALLOW_LOOPBACK", False)
 
-# Training.
+# Training. AIMAKER_KERAS_BACKEND: tensorflow (default), jax or torch for the training workers
+# (the learning core is backend-agnostic); set before anything imports Keras.
+AIMAKER_KERAS_BACKEND = os.environ.get("AIMAKER_KERAS_BACKEND", "")
+if AIMAKER_KERAS_BACKEND:
+    os.environ["KERAS_BACKEND"] = AIMAKER_KERAS_BACKEND
 AIMAKER_FEATURE_CACHE_DIR = Path(
     os.environ.get("AIMAKER_FEATURE_CACHE_DIR") or DATA_DIR / "feature-cache"
 )

@@ -735,6 +735,7 @@ def training_run_execute(
             "extract_images_per_s": result.extract_images_per_s,
             "cache_hits": result.cache_hits,
             "cache_misses": result.cache_misses,
+            "device": ml.device_info(),  # "NVIDIA H200 (141 GB) with jax", "CPU with torch"
         }
         run.timings = {**result.timings, "fetching": round(t_fetch, 3)}
         prefix = _save_artifacts(run, result, workdir / "out")

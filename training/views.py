@@ -20,6 +20,7 @@ from training.describe import (
     training_timings_describe,
 )
 from training.forms import TrainingStartForm
+from training.ml.device import device_text
 from training.models import TrainingRun
 from training.presets import training_preset_choices
 
@@ -165,6 +166,7 @@ def run_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "params": training_params_describe(params=run.params),
         "timings": training_timings_describe(timings=run.timings or {}),
         "raw_params": sorted(run.params.items()),
+        "trained_on": device_text((run.metrics or {}).get("device")),
     }
     return render(request, "training/run_detail.html", context)
 

@@ -205,7 +205,9 @@ def test_it_loads_a_predictor_matching_the_trained_model(dataset, dirs):
     probs = predictor.predict(images)
 
     model = keras.saving.load_model(result.model_path, safe_mode=True)
-    expected = np.asarray(model(np.stack([load_image(s.path, 32) for s in dataset])))
+    expected = keras.ops.convert_to_numpy(
+        model(np.stack([load_image(s.path, 32) for s in dataset]))
+    )
     np.testing.assert_allclose(probs, expected, atol=1e-5)
     # The evaluation (done on cached features) agrees with the saved end-to-end model.
     _, val_idx = stratified_split([s.label for s in dataset], [s.key for s in dataset], 0.25, 1, 3)

@@ -5,6 +5,7 @@ Keras is imported lazily inside functions so importing this package keeps the we
 
 from .backbones import BACKBONES, PREPROCESSING_VERSION, TEST_ONLY_WEIGHTS, preprocessing_info
 from .data import load_image, preprocess_image, stratified_split
+from .device import device_info, device_text
 from .predictor import Predictor, load_predictor
 from .train import META_FILENAME, MODEL_FILENAME, train
 from .types import (
@@ -16,6 +17,8 @@ from .types import (
 )
 
 __all__ = [
+    "device_info",
+    "device_text",
     "BACKBONES",
     "META_FILENAME",
     "MODEL_FILENAME",

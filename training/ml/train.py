@@ -332,7 +332,10 @@ def train(
         val_probs = np.asarray(serving.predict(val_ds, verbose=0))
     else:
         dropout, dense = head
-        val_probs = np.asarray(dense(dropout(x_val, training=False), training=False))
+        # Backend-agnostic: a torch tensor that tracks gradients refuses np.asarray.
+        val_probs = keras.ops.convert_to_numpy(
+            dense(dropout(x_val, training=False), training=False)
+        )
     metrics = classification_metrics(val_probs, y_val, labels, val_idx)
     metrics["train_count"] = int(len(train_idx))
     metrics["best_epoch"] = head_info.get("best_epoch")
