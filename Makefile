@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-gpu run test test-backends lint format browser compose bench check-deploy
+.PHONY: install install-gpu run test test-backends test-s3 lint format browser compose bench check-deploy
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ test: install browser compose
 test-backends: install
 	$(BIN)/python -m pip install -q torch==2.13.0
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q tests/ml tests/training/test_backends.py
+
+# The storage-touching tests again with media in S3 (moto's server, a real S3 HTTP endpoint).
+test-s3: install
+	AIMAKER_TEST_S3=1 $(BIN)/python -m pytest -q tests/datasets tests/inference
 
 lint: install
 	$(BIN)/ruff check .

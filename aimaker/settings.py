@@ -252,6 +252,7 @@ if AWS_STORAGE_BUCKET_NAME:
     # Any S3-compatible store; credentials come from the usual AWS_* variables.
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
     AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+    AWS_LOCATION = os.environ.get("AWS_LOCATION", "")  # a key prefix inside the bucket
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = True  # media is private: pages link through access-checked views
     _media_storage = {"BACKEND": "storages.backends.s3.S3Storage"}

@@ -44,13 +44,54 @@ def _fresh_rate_limits() -> None:
             client.delete(*keys)
 
 
+# AIMAKER_TEST_S3=1 (`make test-s3`): media in a real S3 HTTP endpoint (moto's server) instead
+# of a folder, for the storage-touching tests.
+S3_TESTS = os.environ.get("AIMAKER_TEST_S3") == "1"
+S3_BUCKET = "aimaker-test-media"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 with an empty bucket; yields its URL."""
+    import boto3
+
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port, proc)
+        url = f"http://127.0.0.1:{port}"
+        boto3.client(
+            "s3", endpoint_url=url, region_name="us-east-1",
+            aws_access_key_id="test", aws_secret_access_key="test",
+        ).create_bucket(Bucket=S3_BUCKET)  # fmt: skip
+        yield url
+    finally:
+        _stop(proc)
+        log.close()
+
+
 @pytest.fixture(autouse=True)
-def _media_root(tmp_path, settings) -> None:
+def _media_root(tmp_path, settings, request) -> None:
     storages = dict(settings.STORAGES)
-    storages["default"] = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path / "media")},
-    }
+    if S3_TESTS:
+        prefix = f"t-{tmp_path.name}"  # each test its own key prefix in the bucket
+        storages["default"] = {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": S3_BUCKET, "endpoint_url": request.getfixturevalue("s3_server"),
+                "access_key": "test", "secret_key": "test", "region_name": "us-east-1",
+                "location": prefix, "default_acl": None, "querystring_auth": True,
+            },
+        }  # fmt: skip
+    else:
+        storages["default"] = {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        }
     settings.STORAGES = storages
     settings.MEDIA_ROOT = tmp_path / "media"
 
@@ -129,10 +170,19 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         AIMAKER_DATA_DIR=str(settings.DATA_DIR),
         PYTHONUNBUFFERED="1",
     )
+    options = settings.STORAGES["default"].get("OPTIONS", {})
+    if "bucket_name" in options:  # the S3 test run: children use the same bucket and prefix
+        env.update(
+            AWS_STORAGE_BUCKET_NAME=options["bucket_name"],
+            AWS_S3_ENDPOINT_URL=options["endpoint_url"],
+            AWS_S3_REGION_NAME="us-east-1",
+            AWS_ACCESS_KEY_ID="test",
+            AWS_SECRET_ACCESS_KEY="test",
+            AWS_LOCATION=options["location"],
+        )
+    elif options.get("location"):
+        env["AIMAKER_MEDIA_ROOT"] = str(options["location"])
     env.update(extra)
-    media = settings.STORAGES["default"].get("OPTIONS", {}).get("location")
-    if media:
-        env["AIMAKER_MEDIA_ROOT"] = str(media)
     return env
 
 

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from inference import serving
+from tests.conftest import S3_TESTS
 
 from .conftest import colour_jpeg
 
@@ -59,6 +60,7 @@ def test_it_warms_a_model_in_the_background(published, monkeypatch):
     assert [k[0] for k in cache.keys()] == [published.pk]
 
 
+@pytest.mark.skipif(S3_TESTS, reason="reads the model through a local path")
 def test_onnx_runtime_gives_the_same_probabilities_as_keras(published):
     import keras
 
