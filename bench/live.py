@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--connect-concurrency", type=int, default=50)
     parser.add_argument("--final-wait", type=float, default=15.0, help="seconds")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away data dir")
+    parser.add_argument("--profile", metavar="PATH", help="run daphne under cProfile into PATH")
     args = parser.parse_args(argv)
 
     tmp = use_throwaway_data_dir("live")
@@ -172,9 +173,13 @@ def main(argv: list[str] | None = None) -> dict:
         sessions = _sessions(user, args.viewers)
         port = free_port()
         log_path = settings.DATA_DIR / "bench-daphne.log"
+        # --profile: where the server's CPU goes (cProfile, written when daphne stops).
+        profile = (
+            ["-m", "cProfile", "-o", str(Path(args.profile).resolve())] if args.profile else []
+        )
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                [sys.executable, *profile, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                  "aimaker.asgi:application"],
                 env=dict(os.environ), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -60,6 +60,15 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Relayed events touch no database, so skip channels' close_old_connections() before
+        # them: it is a hop to the one sync thread per viewer per event, which serialised a
+        # 500-viewer fan-out (bench.live). Everything else keeps the default.
+        if message["type"] == "project.event":
+            await self.project_event(message)
+        else:
+            await super().dispatch(message)
+
     async def project_event(self, message: dict[str, Any]) -> None:
         await self.send_event(message["event"])
 
