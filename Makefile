@@ -58,3 +58,5 @@ bench: install
 	$(BIN)/python -m bench.train ../shared/datasets/clothing-small/train --holdout ../shared/datasets/clothing-small/validation
 	$(BIN)/python -m bench.serve
 	$(BIN)/python -m bench.doubts --full
+	$(BIN)/python -m bench.live --viewers 500
+	$(BIN)/python -m bench.faults

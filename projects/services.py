@@ -14,10 +14,11 @@ import django_rq
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from aimaker.db import db_retry, db_try
 from projects.models import Job, Label, Project
 from projects.notify import notify_access_changed, notify_project
 
@@ -336,11 +337,14 @@ class JobReporter:
         if now - self._last_notify >= self.NOTIFY_EVERY or finished:
             self._last_notify = now
             self.job.updated_at = timezone.now()
-            Job.objects.filter(pk=self.job.pk).update(
-                done=self.job.done,
-                total=self.job.total,
-                message=self.job.message,
-                updated_at=self.job.updated_at,
+            db_try(
+                lambda: Job.objects.filter(pk=self.job.pk).update(
+                    done=self.job.done,
+                    total=self.job.total,
+                    message=self.job.message,
+                    updated_at=self.job.updated_at,
+                ),
+                0,
             )
             job_notify(self.job)
         self.check_cancelled()
@@ -350,14 +354,26 @@ class JobReporter:
         if now - self._last_check < self.CHECK_EVERY:
             return
         self._last_check = now
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        if db_try(Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists, False):
             raise JobCancelled()
 
 
 def _heartbeat(job_id: int, stop: threading.Event) -> None:
-    # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker.
-    while not stop.wait(15):
-        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(updated_at=timezone.now())
+    # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker; its
+    # own DB connection is closed when it ends.
+    try:
+        while not stop.wait(15):
+            try:
+                db_try(
+                    lambda: Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+                        updated_at=timezone.now()
+                    ),
+                    0,
+                )
+            except Exception:  # noqa: BLE001 - a missed beat is better than a stopped thread
+                log.warning("heartbeat of job %s failed", job_id, exc_info=True)
+    finally:
+        connection.close()
 
 
 def job_run(*, job_id: int, work: Callable[[Job, JobReporter], dict[str, Any] | None]) -> Job:
@@ -388,6 +404,6 @@ def job_run(*, job_id: int, work: Callable[[Job, JobReporter], dict[str, Any] | 
     finally:
         stop.set()
     job.finished_at = timezone.now()
-    job.save()
+    db_retry(job.save)  # the outcome must reach the row, even across a database restart
     job_notify(job)
     return job

@@ -30,6 +30,7 @@ from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
 
+from aimaker.db import db_retry, db_try
 from projects.models import Label, Project
 from projects.notify import notify_project
 from projects.services import LOST_AFTER, rq_job_lost
@@ -515,8 +516,10 @@ class RunReporter:
     def _save_epoch(self, event: dict[str, Any]) -> None:
         stage = "finetune" if event.get("phase") == "finetuning" else "head"
         values = {k: event.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
-        metric, _ = EpochMetric.objects.update_or_create(
-            run=self.run, stage=stage, epoch=int(event["epoch"]), defaults=values
+        metric, _ = db_retry(
+            lambda: EpochMetric.objects.update_or_create(
+                run=self.run, stage=stage, epoch=int(event["epoch"]), defaults=values
+            )
         )
         self._pending_epochs.append(training_epoch_dict(metric))
 
@@ -539,8 +542,11 @@ class RunReporter:
         self._last_flush = time.monotonic()
         self.run.progress = dict(self.state)
         self.run.heartbeat_at = timezone.now()
-        TrainingRun.objects.filter(pk=self.run.pk).update(
-            phase=self.run.phase, progress=self.run.progress, heartbeat_at=self.run.heartbeat_at
+        db_try(
+            lambda: TrainingRun.objects.filter(pk=self.run.pk).update(
+                phase=self.run.phase, progress=self.run.progress, heartbeat_at=self.run.heartbeat_at
+            ),
+            0,
         )
         if self._pending_epochs:
             notify_project(
@@ -556,7 +562,9 @@ class RunReporter:
         now = time.monotonic()
         if not self._stop and now - self._last_check >= self.CHECK_EVERY:
             self._last_check = now
-            self._stop = TrainingRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists()
+            self._stop = db_try(
+                TrainingRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists, False
+            )
         return self._stop
 
 
@@ -565,11 +573,15 @@ def _heartbeat(run_id: int, stop: threading.Event) -> None:
     # worker; its own DB connection is closed when it ends.
     try:
         while not stop.wait(settings.AIMAKER_TRAINING_HEARTBEAT_SECONDS):
-            TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
-                heartbeat_at=timezone.now()
-            )
-    except Exception:  # noqa: BLE001 - a missed beat is better than a crashed thread
-        log.warning("heartbeat of run %s failed", run_id, exc_info=True)
+            try:
+                db_try(
+                    lambda: TrainingRun.objects.filter(
+                        pk=run_id, status=TrainingRun.Status.RUNNING
+                    ).update(heartbeat_at=timezone.now()),
+                    0,
+                )
+            except Exception:  # noqa: BLE001 - a missed beat is better than a stopped thread
+                log.warning("heartbeat of run %s failed", run_id, exc_info=True)
     finally:
         connection.close()
 
@@ -769,7 +781,8 @@ def training_run_execute(
     run.finished_at = timezone.now()
     run.heartbeat_at = run.finished_at
     close_old_connections()
-    TrainingRun.objects.filter(pk=run.pk).update(
+    # The run's outcome must reach the row, even across a database restart.
+    db_retry(lambda: TrainingRun.objects.filter(pk=run.pk).update(
         status=run.status,
         phase=run.phase,
         progress=run.progress,
@@ -780,9 +793,9 @@ def training_run_execute(
         error=run.error,
         finished_at=run.finished_at,
         heartbeat_at=run.heartbeat_at,
-    )
+    ))  # fmt: skip
     beat.join(timeout=2)
-    run.refresh_from_db()
+    db_retry(run.refresh_from_db)
     if run.status == TrainingRun.Status.SUCCEEDED:
         # Every succeeded run yields a model version (v1, v2, ...) the owner can publish.
         from inference.services import model_version_create_for_run, model_version_prepare_serving
