@@ -41,7 +41,7 @@ ATTRIBUTION_CSV = "attribution.csv"
 # The first six are what people read; the last three let an import restore everything.
 ATTRIBUTION_COLUMNS = (
     "file", "label", "source", "creator", "licence", "licence URL",
-    "image URL", "provider", "attribution",
+    "image URL", "provider", "attribution", "sha256",
 )  # fmt: skip
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 _NAME_MAX = 120
@@ -98,6 +98,7 @@ def _attribution_row(path: str, image: Image) -> list[str]:
         image.source_url,
         image.provider,
         image.attribution,
+        image.sha256,  # of the bytes first imported: a re-import spots its duplicates by it
     ]
 
 

@@ -359,6 +359,7 @@ class _Item:
     read: Callable[[], bytes] | None = None
     reason: str = ""  # set: skipped with this reason
     provenance: dict[str, str] | None = None  # e.g. from the archive's attribution.csv
+    alias: str = ""  # another sha256 it is known by (its hash in the project it came from)
 
 
 class _Reporter:
@@ -448,8 +449,8 @@ def _ingest_items(
                 reporter.progress(done, total)
                 continue
             sha = hashlib.sha256(data).hexdigest()
-            if sha in known:
-                reason = _duplicate_reason(known[sha])
+            if sha in known or item.alias in known:
+                reason = _duplicate_reason(known.get(sha) or known[item.alias])
                 report.add(IngestOutcome("duplicate", item.name, reason=reason), item.label.name)
                 done += 1
                 reporter.progress(done, total)
@@ -616,9 +617,12 @@ def _archive_items(
                 reason = "folder not selected for import" if chosen else "no label chosen"
                 yield _Item(entry.name, reason=reason)
             else:
-                provenance = row.provenance if row is not None else None
                 yield _Item(
-                    entry.name, label, read=lambda data=entry.data: data, provenance=provenance
+                    entry.name,
+                    label,
+                    read=lambda data=entry.data: data,
+                    provenance=row.provenance if row is not None else None,
+                    alias=row.sha256 if row is not None else "",
                 )
     except ArchiveRejected as exc:
         # A whole-archive problem found mid-way (totals, ratio): what came before is kept.

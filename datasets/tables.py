@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["TableRow", "parse_table"]
@@ -22,9 +23,11 @@ _HEADERS = {
     "licence": "licence", "license": "licence",
     "licence url": "licence_url", "license url": "licence_url",
     "image url": "image_url", "provider": "provider", "attribution": "attribution",
+    "sha256": "sha256",
 }  # fmt: skip
 MAX_ROWS = 20_000
 _CELL_MAX = 2000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class TableRow:
     label: str  # "" when the row gives none
     provenance: dict[str, str] = field(default_factory=dict)  # Image provenance fields
     folder: str = ""  # the plan's label folder this row's label counts under (set by the import)
+    sha256: str = ""  # the hash the image had where it was exported from (a duplicate check)
 
     @property
     def is_url(self) -> bool:
@@ -107,6 +111,7 @@ def parse_table(name: str, data: bytes) -> tuple[list[TableRow], list[tuple[str,
             file=file,
             label=" ".join(values.get("label", "").split()),
             provenance=_provenance(values, file),
+            sha256=sha if _SHA256.fullmatch(sha := values.get("sha256", "").lower()) else "",
         )
         if row.is_url and not row.label:
             problems.append((row.name, "no label for this URL"))

@@ -142,3 +142,17 @@ def test_it_shows_the_button_to_the_owner_only(owner_client, other_client, publi
     assert b'id="export-link"' in mine.content
     theirs = other_client.get(public_project.get_absolute_url())
     assert theirs.status_code == 200 and b'id="export-link"' not in theirs.content
+
+
+def test_it_deletes_the_zip_with_the_project(
+    owner_client, project, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    add_images(project, _labels(project)["cat"], 1)
+    owner_client.post(reverse("datasets:export", args=[project.pk]))
+    name = Job.objects.get(project=project, kind=Job.Kind.EXPORT).result["file"]
+    assert default_storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        project.delete()
+    assert not default_storage.exists(name)

@@ -192,3 +192,11 @@ def test_it_reads_the_table_of_an_export_zipped_in_its_folder(owner_client, owne
     url = _upload(owner_client, project, out.getvalue())
     owner_client.post(url, {"folders": ["cat", "dog"]})
     assert Image.objects.get(project=project, label__name="cat").creator == "Ann"
+
+
+def test_it_spots_an_export_reimported_into_its_own_project(owner_client, project):
+    add_images(project, project.labels.get(name="cat"), 2)
+    data = _export(owner_client, project)
+    html = owner_client.post(_upload(owner_client, project, data), {"folders": ["cat"]})
+    assert "0 image(s) added; 2 duplicate(s) skipped." in html.content.decode()
+    assert Image.objects.filter(project=project).count() == 2
