@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import time
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -532,6 +533,20 @@ def _plan_tables(fh: BinaryIO, plan: ArchivePlan, limits: ArchiveLimits) -> _Tab
     plan.labels = dict(sorted(plan.labels.items()))
     plan.skipped.extend(SkippedEntry(what, reason) for what, reason in tables.problems)
     return tables
+
+
+def dataset_archive_from_table(*, path: Path, name: str) -> None:
+    """Turn an uploaded CSV (rows of image URL, label) into a ZIP holding just that table, in
+    place, so it imports like any archive. Raises ArchiveRejected when it is too large."""
+    from datasets.archive import TABLE_MAX_BYTES
+
+    if path.stat().st_size > TABLE_MAX_BYTES:
+        raise ArchiveRejected(f"the table is too large (limit {TABLE_MAX_BYTES // 2**20} MB)")
+    data = path.read_bytes()
+    partial = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name.replace("/", "_").lstrip(".") or "table.csv", data)
+    partial.replace(path)
 
 
 def dataset_scan_archive(*, archive_path: str | Path) -> ArchivePlan:

@@ -200,3 +200,16 @@ def test_it_spots_an_export_reimported_into_its_own_project(owner_client, projec
     html = owner_client.post(_upload(owner_client, project, data), {"folders": ["cat"]})
     assert "0 image(s) added; 2 duplicate(s) skipped." in html.content.decode()
     assert Image.objects.filter(project=project).count() == 2
+
+
+def test_it_imports_a_csv_of_urls_uploaded_on_its_own(owner_client, owner, image_server, settings):
+    settings.AIMAKER_FETCH_ALLOW_LOOPBACK = True
+    project = Project.objects.create(owner=owner, name="Web")
+    image_server.expect_request("/cat.jpg").respond_with_data(
+        image_bytes(5), content_type="image/jpeg"
+    )
+    table = f"image url or file name,label\n{image_server.url_for('/cat.jpg')},cat\nb.jpg,cat\n"
+    url = _upload(owner_client, project, table.encode(), name="urls.csv")
+    html = owner_client.post(url, {"folders": ["cat"]}).content.decode()
+    assert "1 image(s) added (cat 1); 1 rejected." in html
+    assert "urls.csv row 3: b.jpg</code>: no such image file in this ZIP" in html
