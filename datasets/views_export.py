@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from datasets.exporting import dataset_export_file, dataset_export_latest, dataset_export_start
 from datasets.models import Image
 from projects.access import get_project_for_owner
-from projects.models import Job
+from projects.models import Job, Project
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,9 +45,8 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "datasets/export.html", context)
 
 
-@require_GET
-def export_download(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
+def export_file_response(project: Project, job_pk: int) -> FileResponse:
+    """The finished export's ZIP as a download (the page's and the API's); 404 otherwise."""
     job = get_object_or_404(Job, project=project, pk=job_pk, kind=Job.Kind.EXPORT)
     name = dataset_export_file(job=job)
     if name is None:
@@ -58,3 +57,8 @@ def export_download(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
         filename=job.result.get("filename") or "dataset.zip",
         content_type="application/zip",
     )
+
+
+@require_GET
+def export_download(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
+    return export_file_response(get_project_for_owner(request, pk), job_pk)

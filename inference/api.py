@@ -6,7 +6,6 @@ readable and predictable by anyone, changeable by its owner only (others: 404)."
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -280,15 +279,6 @@ class DatasetExportDownload(APIView):
         summary="Download a finished dataset export",
     )
     def get(self, request: Request, pk: int, job_pk: int) -> FileResponse:
-        from datasets.exporting import dataset_export_file
+        from datasets.views_export import export_file_response
 
-        job = _export_job(request, pk, job_pk)
-        name = dataset_export_file(job=job)
-        if name is None:
-            raise Http404("This export is not ready, or a newer one replaced it.")
-        return FileResponse(
-            default_storage.open(name, "rb"),
-            as_attachment=True,
-            filename=job.result.get("filename") or "dataset.zip",
-            content_type="application/zip",
-        )
+        return export_file_response(_owned(request, pk), job_pk)
