@@ -30,7 +30,7 @@ import struct
 import unicodedata
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 __all__ = [
@@ -121,7 +121,7 @@ OVERLAP = "overlapping entries (ZIP bomb)"
 _DIRECTORY = "directory"  # internal: directory entries are dropped silently
 _TABLE = "table"  # internal: a CSV beside the label folders (attribution, image lists)
 _SILENT = (_DIRECTORY, _TABLE)
-TABLE_MAX_BYTES = 5 * 1024 * 1024
+TABLE_MAX_BYTES = 64 * 1024 * 1024  # attribution.csv of 20,000 web images: ~15 MB
 
 _EOCD = b"PK\x05\x06"
 _EOCD64 = b"PK\x06\x06"
@@ -442,9 +442,9 @@ def _load(fileobj: BinaryIO, limits: ArchiveLimits) -> _Directory:
         if rec.skip == NOT_IMAGE and rec.parts[-1].lower().endswith(".csv"):
             top = rec.parts[:1] == (directory.root,) if directory.root is not None else True
             if len(rec.parts) == (2 if directory.root is not None else 1) and top:
-                rec.skip = _check_declared(rec, limits) or _TABLE
-                if rec.skip == _TABLE and rec.usize > TABLE_MAX_BYTES:
-                    rec.skip = "table too large (limit 5 MB)"
+                rec.skip = _check_declared(rec, _table_limits(limits)) or _TABLE
+                if rec.skip == TOO_LARGE:
+                    rec.skip = f"table too large (limit {TABLE_MAX_BYTES // 2**20} MB)"
     return directory
 
 
@@ -526,8 +526,12 @@ def read_tables(
     out: list[tuple[str, bytes | str]] = []
     for rec in directory.records:
         if rec.skip == _TABLE:
-            out.append((rec.name, _read_entry(fileobj, rec, limits, totals)))
+            out.append((rec.name, _read_entry(fileobj, rec, _table_limits(limits), totals)))
     return out
+
+
+def _table_limits(limits: ArchiveLimits) -> ArchiveLimits:
+    return replace(limits, max_entry_bytes=TABLE_MAX_BYTES)
 
 
 # --------------------------------------------------------------------------- reading

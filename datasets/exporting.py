@@ -116,7 +116,7 @@ def dataset_export_build(
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(ATTRIBUTION_COLUMNS)
-    done = 0
+    done = missing = 0
     # Images are already compressed: stored, not deflated (fast, and no bigger).
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         for image in qs.iterator(chunk_size=500):
@@ -128,17 +128,20 @@ def dataset_export_build(
             path = f"{folder}/{name}"
             info = zipfile.ZipInfo(path, date_time=image.created_at.timetuple()[:6])
             info.external_attr = 0o644 << 16
-            with (
-                default_storage.open(image.original.name, "rb") as src,
-                zf.open(info, "w", force_zip64=True) as dst,
-            ):
+            try:
+                src = default_storage.open(image.original.name, "rb")
+            except OSError:  # deleted since the export started: leave it out
+                log.info("export of project %s: %s is gone", project.pk, image.original.name)
+                missing += 1
+                continue
+            with src, zf.open(info, "w", force_zip64=True) as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
             writer.writerow(_attribution_row(path, image))
             done += 1
             if reporter is not None:
-                reporter.progress(done, total, f"{done} of {total}: {path}"[:200])
+                reporter.progress(done + missing, total, f"{done} of {total}: {path}"[:200])
         zf.writestr(ATTRIBUTION_CSV, table.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
-    return {"images": done, "labels": len(folders)}
+    return {"images": done, "labels": len(folders), "missing": missing}
 
 
 def _slug(text: str) -> str:

@@ -156,3 +156,17 @@ def test_it_deletes_the_zip_with_the_project(
     with django_capture_on_commit_callbacks(execute=True):
         project.delete()
     assert not default_storage.exists(name)
+
+
+def test_it_leaves_out_an_image_whose_file_is_gone(owner_client, project):
+    from django.core.files.storage import default_storage
+
+    images = add_images(project, _labels(project)["cat"], 2)
+    default_storage.delete(images[0].original.name)
+    owner_client.post(reverse("datasets:export", args=[project.pk]))
+    job = Job.objects.get(project=project, kind=Job.Kind.EXPORT)
+    assert job.status == Job.Status.SUCCEEDED and job.result["missing"] == 1
+    assert sorted(_download(owner_client, project).namelist()) == [
+        "attribution.csv",
+        "cat/img1.jpg",
+    ]

@@ -60,7 +60,8 @@ def test_it_round_trips_an_export_with_its_attribution(owner_client, owner, proj
     copy = Project.objects.create(owner=owner, name="Copy")
     url = _upload(owner_client, copy, data)
     plan = owner_client.get(url).content.decode()
-    assert "attribution.csv" not in plan  # read, not skipped as noise
+    assert "attribution.csv</code>: not an image" not in plan  # read, not skipped as noise
+    assert 'id="plan-tables"' in plan and "<code>attribution.csv</code>" in plan
     response = owner_client.post(url, {"folders": ["cat", "dog"]})
     assert response.status_code == 200
     html = response.content.decode()
