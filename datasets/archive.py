@@ -30,7 +30,7 @@ import struct
 import unicodedata
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "ArchiveRejected",
     "SkippedEntry",
     "iter_archive",
+    "read_tables",
     "scan_archive",
 ]
 
@@ -65,6 +66,7 @@ class ArchiveEntry:
     name: str  # display-safe entry name; never use it as a filesystem path
     label: str | None  # label folder (NFC, stripped), None for a loose file
     data: bytes
+    key: str = ""  # the path below the dataset root ("cats/a.jpg"), as tables name it
 
 
 @dataclass
@@ -83,6 +85,9 @@ class ArchivePlan:
     total_entries: int  # central-directory records, directories included
     declared_bytes: int  # sum of the declared sizes of the image entries (headers: a hint only)
     root_folder: str | None  # the single wrapping folder that was looked through, if any
+    tables: list[str] = field(default_factory=list)  # CSV files beside the label folders
+    loose_keys: list[str] = field(default_factory=list)  # the loose files' paths, as tables say
+    image_keys: list[str] = field(default_factory=list)  # the other image files' paths
 
     @property
     def image_count(self) -> int:
@@ -114,6 +119,9 @@ CORRUPT_ENTRY = "corrupt entry"
 OVERLAP = "overlapping entries (ZIP bomb)"
 
 _DIRECTORY = "directory"  # internal: directory entries are dropped silently
+_TABLE = "table"  # internal: a CSV beside the label folders (attribution, image lists)
+_SILENT = (_DIRECTORY, _TABLE)
+TABLE_MAX_BYTES = 64 * 1024 * 1024  # attribution.csv of 20,000 web images: ~15 MB
 
 _EOCD = b"PK\x05\x06"
 _EOCD64 = b"PK\x06\x06"
@@ -157,6 +165,7 @@ class _Record:
     data_start: int = -1
     skip: str | None = None
     label: str | None = None
+    key: str = ""
 
 
 @dataclass
@@ -425,7 +434,17 @@ def _load(fileobj: BinaryIO, limits: ArchiveLimits) -> _Directory:
         if any(len(r.parts) >= 3 for r in images):
             directory.root = _display_safe(next(iter(tops)))
     for rec in images:
-        rec.label = _label_of(rec.parts[1:] if directory.root is not None else rec.parts)
+        parts = rec.parts[1:] if directory.root is not None else rec.parts
+        rec.label = _label_of(parts)
+        rec.key = "/".join(parts)
+    for rec in files:
+        # A CSV at the dataset's top (beside the label folders) is a table, not noise.
+        if rec.skip == NOT_IMAGE and rec.parts[-1].lower().endswith(".csv"):
+            top = rec.parts[:1] == (directory.root,) if directory.root is not None else True
+            if len(rec.parts) == (2 if directory.root is not None else 1) and top:
+                rec.skip = _check_declared(rec, _table_limits(limits)) or _TABLE
+                if rec.skip == TOO_LARGE:
+                    rec.skip = f"table too large (limit {TABLE_MAX_BYTES // 2**20} MB)"
     return directory
 
 
@@ -441,8 +460,13 @@ def scan_archive(fileobj: BinaryIO, *, limits: ArchiveLimits = ArchiveLimits()) 
     labels: dict[str, int] = {}
     loose = declared = 0
     skipped: list[SkippedEntry] = []
+    tables: list[str] = []
+    loose_keys: list[str] = []
+    image_keys: list[str] = []
     for rec in directory.records:
-        if rec.skip == _DIRECTORY:  # no data, nothing to tell the user
+        if rec.skip == _TABLE:
+            tables.append(rec.name)
+        if rec.skip in _SILENT:  # no data, or read separately: nothing to tell the user
             continue
         if rec.skip is not None:
             skipped.append(SkippedEntry(rec.name, rec.skip))
@@ -450,8 +474,10 @@ def scan_archive(fileobj: BinaryIO, *, limits: ArchiveLimits = ArchiveLimits()) 
         declared += rec.usize
         if rec.label is None:
             loose += 1
+            loose_keys.append(rec.key)
         else:
             labels[rec.label] = labels.get(rec.label, 0) + 1
+            image_keys.append(rec.key)
     return ArchivePlan(
         labels=dict(sorted(labels.items())),
         loose_files=loose,
@@ -459,6 +485,9 @@ def scan_archive(fileobj: BinaryIO, *, limits: ArchiveLimits = ArchiveLimits()) 
         total_entries=len(directory.records),
         declared_bytes=declared,
         root_folder=directory.root,
+        tables=tables,
+        loose_keys=loose_keys,
+        image_keys=image_keys,
     )
 
 
@@ -473,7 +502,7 @@ def iter_archive(
     directory = _load(fileobj, limits)
     totals = _Totals()
     for rec in directory.records:
-        if rec.skip == _DIRECTORY:  # no data, nothing to tell the user
+        if rec.skip in _SILENT:  # no data, or read by read_tables: nothing to tell the user
             continue
         if rec.skip is not None:
             yield SkippedEntry(rec.name, rec.skip)
@@ -484,7 +513,25 @@ def iter_archive(
         elif result.startswith(_NESTED_MAGIC) or result[257:262] == b"ustar":
             yield SkippedEntry(rec.name, NESTED)
         else:
-            yield ArchiveEntry(name=rec.name, label=rec.label, data=result)
+            yield ArchiveEntry(name=rec.name, label=rec.label, data=result, key=rec.key)
+
+
+def read_tables(
+    fileobj: BinaryIO, *, limits: ArchiveLimits = ArchiveLimits()
+) -> list[tuple[str, bytes | str]]:
+    """The CSV files beside the label folders (ArchivePlan.tables): (name, bytes), or
+    (name, skip reason) for one that can't be read. Inflated with the same bounds as images."""
+    directory = _load(fileobj, limits)
+    totals = _Totals()
+    out: list[tuple[str, bytes | str]] = []
+    for rec in directory.records:
+        if rec.skip == _TABLE:
+            out.append((rec.name, _read_entry(fileobj, rec, _table_limits(limits), totals)))
+    return out
+
+
+def _table_limits(limits: ArchiveLimits) -> ArchiveLimits:
+    return replace(limits, max_entry_bytes=TABLE_MAX_BYTES)
 
 
 # --------------------------------------------------------------------------- reading

@@ -47,3 +47,13 @@ def collect_images(job_id: int) -> None:
     from datasets.collect import collection_run
 
     job_run(job_id=job_id, work=lambda job, reporter: collection_run(job=job, reporter=reporter))
+
+
+@bind_job("job_id")
+def export_dataset(job_id: int) -> None:
+    """Build the dataset ZIP of the job's project (datasets/exporting.py)."""
+    from datasets.exporting import dataset_export_run
+
+    job_run(
+        job_id=job_id, work=lambda job, reporter: dataset_export_run(job=job, reporter=reporter)
+    )

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import time
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,11 +30,14 @@ from datasets.archive import (
     ArchiveRejected,
     SkippedEntry,
     iter_archive,
+    read_tables,
     scan_archive,
 )
+from datasets.fetch import FetchRejected, fetch
 from datasets.imaging import ImageLimits, ImageRejected, ProcessedImage, process_image
 from datasets.models import Image
 from datasets.quotas import QuotaReached, StorageQuota
+from datasets.tables import TableRow, parse_table
 from projects.models import Label, Project
 from projects.notify import notify_project
 from projects.services import labels_get_or_create
@@ -355,6 +359,8 @@ class _Item:
     label: Label | None = None
     read: Callable[[], bytes] | None = None
     reason: str = ""  # set: skipped with this reason
+    provenance: dict[str, str] | None = None  # e.g. from the archive's attribution.csv
+    alias: str = ""  # another sha256 it is known by (its hash in the project it came from)
 
 
 class _Reporter:
@@ -421,7 +427,7 @@ def _ingest_items(
                 source=source,
                 added_by=user,
                 name=item.name,
-                provenance=None,
+                provenance=item.provenance,
                 phash_index=index,
                 quota=quota,
             )
@@ -444,8 +450,8 @@ def _ingest_items(
                 reporter.progress(done, total)
                 continue
             sha = hashlib.sha256(data).hexdigest()
-            if sha in known:
-                reason = _duplicate_reason(known[sha])
+            if sha in known or item.alias in known:
+                reason = _duplicate_reason(known.get(sha) or known[item.alias])
                 report.add(IngestOutcome("duplicate", item.name, reason=reason), item.label.name)
                 done += 1
                 reporter.progress(done, total)
@@ -476,11 +482,81 @@ def archive_limits() -> ArchiveLimits:
     )
 
 
+@dataclass
+class _Tables:
+    """The CSV tables of an archive: rows naming files in it, rows with URLs, bad rows."""
+
+    by_key: dict[str, TableRow] = field(default_factory=dict)  # lowercased path -> row
+    urls: list[TableRow] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, reason)
+
+
+def _folder_key(plan: ArchivePlan, label: str) -> str:
+    """The plan folder a table's label counts under (an existing folder of the same name)."""
+    wanted = label_for_folder(label).lower()
+    for folder in plan.labels:
+        if label_for_folder(folder).lower() == wanted:
+            return folder
+    return label
+
+
+def _plan_tables(fh: BinaryIO, plan: ArchivePlan, limits: ArchiveLimits) -> _Tables:
+    """Read the archive's CSV tables and count what they add to `plan`: loose files they give
+    a label, and URL rows (under their label), with bad rows listed as skipped."""
+    tables = _Tables()
+    if not plan.tables:
+        return tables
+    for name, data in read_tables(fh, limits=limits):
+        if isinstance(data, str):
+            tables.problems.append((name, data))
+            continue
+        rows, problems = parse_table(name, data)
+        tables.problems.extend(problems)
+        for row in rows:
+            if row.is_url:
+                tables.urls.append(row)
+            else:
+                tables.by_key.setdefault(row.file.lower(), row)
+    loose = {key.lower() for key in plan.loose_keys}
+    known = loose | {key.lower() for key in plan.image_keys}
+    for key, row in list(tables.by_key.items()):
+        if key not in known:
+            tables.problems.append((row.name, "no such image file in this ZIP"))
+            del tables.by_key[key]
+        elif key in loose and row.label:
+            row.folder = _folder_key(plan, row.label)
+            plan.labels[row.folder] = plan.labels.get(row.folder, 0) + 1
+            plan.loose_files -= 1
+    for row in tables.urls:
+        row.folder = _folder_key(plan, row.label)
+        plan.labels[row.folder] = plan.labels.get(row.folder, 0) + 1
+    plan.labels = dict(sorted(plan.labels.items()))
+    plan.skipped.extend(SkippedEntry(what, reason) for what, reason in tables.problems)
+    return tables
+
+
+def dataset_archive_from_table(*, path: Path, name: str) -> None:
+    """Turn an uploaded CSV (rows of image URL, label) into a ZIP holding just that table, in
+    place, so it imports like any archive. Raises ArchiveRejected when it is too large."""
+    from datasets.archive import TABLE_MAX_BYTES
+
+    if path.stat().st_size > TABLE_MAX_BYTES:
+        raise ArchiveRejected(f"the table is too large (limit {TABLE_MAX_BYTES // 2**20} MB)")
+    data = path.read_bytes()
+    partial = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name.replace("/", "_").lstrip(".") or "table.csv", data)
+    partial.replace(path)
+
+
 def dataset_scan_archive(*, archive_path: str | Path) -> ArchivePlan:
-    """The plan for an uploaded archive (labels, loose files, skipped entries) without
-    inflating anything. Raises ArchiveRejected."""
+    """The plan for an uploaded archive (labels, loose files, skipped entries), inflating
+    only its CSV tables. Raises ArchiveRejected."""
+    limits = archive_limits()
     with open(archive_path, "rb") as fh:
-        return scan_archive(fh, limits=archive_limits())
+        plan = scan_archive(fh, limits=limits)
+        _plan_tables(fh, plan, limits)
+        return plan
 
 
 def dataset_import_archive(
@@ -514,10 +590,11 @@ def dataset_import_archive(
     limits = archive_limits()
     with open(archive_path, "rb") as fh:
         plan = scan_archive(fh, limits=limits)
+        tables = _plan_tables(fh, plan, limits)
         total = plan.image_count + len(plan.skipped)
         _ingest_items(
             project=project,
-            items=_archive_items(fh, limits, mapping, loose_label),
+            items=_archive_items(fh, limits, mapping, loose_label, tables),
             total=total,
             source=Image.Source.ZIP,
             user=user,
@@ -529,22 +606,65 @@ def dataset_import_archive(
 
 
 def _archive_items(
-    fh: BinaryIO, limits: ArchiveLimits, mapping: dict[str, Label | None], loose: Label | None
+    fh: BinaryIO,
+    limits: ArchiveLimits,
+    mapping: dict[str, Label | None],
+    loose: Label | None,
+    tables: _Tables | None = None,
 ) -> Iterator[_Item]:
+    tables = tables or _Tables()
+    for what, reason in tables.problems:  # bad table rows: each one said, nothing else lost
+        yield _Item(what, reason=reason)
     try:
         for entry in iter_archive(fh, limits=limits):
             if isinstance(entry, SkippedEntry):
                 yield _Item(entry.name, reason=entry.reason)
                 continue
-            label = mapping.get(entry.label) if entry.label is not None else loose
+            row = tables.by_key.get(entry.key.lower())
+            if entry.label is not None:
+                label = mapping.get(entry.label)
+            elif row is not None and row.folder:
+                label = mapping.get(row.folder)
+            else:
+                label = loose
             if label is None:
-                reason = "folder not selected for import" if entry.label else "no label chosen"
+                chosen = entry.label or (row.folder if row else "")
+                reason = "folder not selected for import" if chosen else "no label chosen"
                 yield _Item(entry.name, reason=reason)
             else:
-                yield _Item(entry.name, label, read=lambda data=entry.data: data)
+                yield _Item(
+                    entry.name,
+                    label,
+                    read=lambda data=entry.data: data,
+                    provenance=row.provenance if row is not None else None,
+                    alias=row.sha256 if row is not None else "",
+                )
     except ArchiveRejected as exc:
         # A whole-archive problem found mid-way (totals, ratio): what came before is kept.
         yield _Item("(archive)", reason=f"import stopped: {exc.reason}")
+    yield from _url_items(tables.urls, mapping)
+
+
+def _url_items(rows: list[TableRow], mapping: dict[str, Label | None]) -> Iterator[_Item]:
+    """The URL rows of the archive's tables, downloaded through the SSRF-safe fetcher."""
+    from datasets.collect import collect_fetch_policy
+
+    policy = collect_fetch_policy()
+
+    def download(url: str) -> bytes:
+        try:
+            return fetch(url, policy=policy).data
+        except FetchRejected as exc:
+            raise FetchRejected(f"download refused: {exc.reason}") from None
+
+    for row in rows:
+        label = mapping.get(row.folder)
+        if label is None:
+            yield _Item(row.name, reason="label not selected for import")
+        else:
+            yield _Item(
+                row.name, label, read=lambda url=row.file: download(url), provenance=row.provenance
+            )
 
 
 def dataset_import_folder(

@@ -6,6 +6,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from datasets.models import Image
+from projects.models import Job
 
 
 @receiver(post_delete, sender=Image, dispatch_uid="datasets_image_files_delete")
@@ -15,3 +16,13 @@ def image_files_delete(sender: type[Image], instance: Image, **kwargs: object) -
     names = [f.name for f in (instance.original, instance.normalized, instance.thumbnail) if f]
     if names:
         transaction.on_commit(lambda: _delete_files(names))
+
+
+@receiver(post_delete, sender=Job, dispatch_uid="datasets_export_file_delete")
+def export_file_delete(sender: type[Job], instance: Job, **kwargs: object) -> None:
+    """A dataset export's ZIP goes with its job row (e.g. when the project is deleted)."""
+    name = (instance.result or {}).get("file") if instance.kind == Job.Kind.EXPORT else None
+    if name:
+        from datasets.services import _delete_files
+
+        transaction.on_commit(lambda: _delete_files([name]))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from datasets import views, views_collect
+from datasets import views, views_collect, views_export
 
 app_name = "datasets"
 
@@ -23,6 +23,9 @@ urlpatterns = [
     path("upload/zip/", views.zip_upload, name="zip_upload"),
     path("upload/zip/<str:token>/", views.zip_plan, name="zip_plan"),
     path("imports/<int:job_pk>/", views.import_result, name="import_result"),
+    # Export: a ZIP of label folders with attribution.csv
+    path("export/", views_export.export, name="export"),
+    path("export/<int:job_pk>/download/", views_export.export_download, name="export_download"),
     # Collection from the web
     path("collect/", views_collect.collect_start, name="collect"),
 ]

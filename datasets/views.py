@@ -328,6 +328,8 @@ def _zip_upload(request: HttpRequest, project: Project, handler: ArchiveUploadHa
     if not isinstance(stored, StoredArchive):
         return fail("Choose a ZIP file to upload.")
     try:
+        if (stored.name or "").lower().endswith(".csv"):  # a table of image URLs on its own
+            services.dataset_archive_from_table(path=stored.path, name=Path(stored.name).name)
         plan = services.dataset_scan_archive(archive_path=stored.path)
     except ArchiveRejected as exc:
         stored.path.unlink(missing_ok=True)

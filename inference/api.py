@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -22,7 +22,7 @@ from inference import services
 from inference.authentication import PersonalTokenScheme  # noqa: F401 - schema extension
 from inference.models import ModelVersion, Prediction
 from projects.access import get_project_for_owner, get_project_for_viewer
-from projects.models import Label, Project
+from projects.models import Job, Label, Project
 from training.models import TrainingRun
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -215,3 +215,70 @@ class RunDoubts(APIView):
         if problem:
             return Response({"detail": problem}, status=status.HTTP_409_CONFLICT)
         return Response([d.as_dict() for d in doubts.training_run_doubts(run=run)])
+
+
+# --- Dataset export -----------------------------------------------------------------------
+
+
+class DatasetExports(APIView):
+    """The dataset as a ZIP of label folders with attribution.csv (owner only)."""
+
+    @extend_schema(
+        responses={200: s.DatasetExportSerializer, 404: s.ErrorSerializer},
+        summary="The latest dataset export",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        from datasets.exporting import dataset_export_latest
+
+        job = dataset_export_latest(project=_owned(request, pk))
+        if job is None:
+            return Response({"detail": "No export yet."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(s.DatasetExportSerializer(job, context={"request": request}).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: s.DatasetExportSerializer, 400: s.ErrorSerializer, 404: s.ErrorSerializer},
+        summary="Export the dataset",
+        description="Small datasets are built at once (status succeeded, download set); large "
+        "ones by a background job: poll the export until `download` is set.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from datasets.exporting import dataset_export_start
+
+        project = _owned(request, pk)
+        try:
+            job = dataset_export_start(project=project, user=request.user)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=400)
+        data = s.DatasetExportSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+def _export_job(request: Request, pk: int, job_pk: int) -> Job:
+    project = _owned(request, pk)
+    return get_object_or_404(Job, project=project, pk=job_pk, kind=Job.Kind.EXPORT)
+
+
+class DatasetExportDetail(APIView):
+    @extend_schema(
+        responses={200: s.DatasetExportSerializer, 404: s.ErrorSerializer},
+        summary="One dataset export",
+        operation_id="projects_dataset_exports_detail",
+    )
+    def get(self, request: Request, pk: int, job_pk: int) -> Response:
+        job = _export_job(request, pk, job_pk)
+        return Response(s.DatasetExportSerializer(job, context={"request": request}).data)
+
+
+class DatasetExportDownload(APIView):
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiResponse(description="the dataset ZIP"),
+            404: s.ErrorSerializer,
+        },
+        summary="Download a finished dataset export",
+    )
+    def get(self, request: Request, pk: int, job_pk: int) -> FileResponse:
+        from datasets.views_export import export_file_response
+
+        return export_file_response(_owned(request, pk), job_pk)

@@ -17,6 +17,19 @@ urlpatterns = [
     path("projects/<int:pk>/runs/", api.RunList.as_view(), name="runs"),
     path("projects/<int:pk>/runs/<int:number>/", api.RunDetail.as_view(), name="run"),
     path("projects/<int:pk>/runs/<int:number>/doubts/", api.RunDoubts.as_view(), name="run_doubts"),
+    path(
+        "projects/<int:pk>/dataset/exports/", api.DatasetExports.as_view(), name="dataset_exports"
+    ),
+    path(
+        "projects/<int:pk>/dataset/exports/<int:job_pk>/",
+        api.DatasetExportDetail.as_view(),
+        name="dataset_export",
+    ),
+    path(
+        "projects/<int:pk>/dataset/exports/<int:job_pk>/download/",
+        api.DatasetExportDownload.as_view(),
+        name="dataset_export_download",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

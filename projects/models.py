@@ -93,6 +93,7 @@ class Job(models.Model):
         IMPORT = "import", "Image import"
         COLLECT = "collect", "Web collection"
         RERUN = "rerun", "Prediction re-run"
+        EXPORT = "export", "Dataset export"
 
     Status = WorkStatus
     ACTIVE = (Status.QUEUED, Status.RUNNING)

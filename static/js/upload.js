@@ -11,7 +11,8 @@
   const totals = { accepted: 0, duplicates: 0, rejected: 0 };
 
   function isZip(file) {
-    return /\.zip$/i.test(file.name) || file.type === "application/zip" || file.type === "application/x-zip-compressed";
+    // A CSV of (image URL, label) goes the same way: the server reads it as a one-table ZIP.
+    return /\.(zip|csv)$/i.test(file.name) || file.type === "application/zip" || file.type === "application/x-zip-compressed";
   }
 
   function setProgress(done, total, text) {
