@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.template.defaultfilters import pluralize
 
 from datasets.models import Image
 from projects.models import Job, Project
@@ -185,7 +186,10 @@ def dataset_export_run(*, job: Job, reporter: JobReporter) -> dict[str, Any]:
             except Exception:  # noqa: BLE001 - a leftover file must not fail the export
                 log.warning("could not delete old export %s", stored, exc_info=True)
             Job.objects.filter(pk=old.pk).update(result={**old.result, "file": ""})
-    reporter.job.message = f"{result['images']} image(s) in {result['labels']} label folder(s)."
+    images, labels = result["images"], result["labels"]
+    reporter.job.message = (
+        f"{images:,} image{pluralize(images)} in {labels} label folder{pluralize(labels)}"
+    )
     return result
 
 
@@ -197,7 +201,7 @@ def dataset_export_start(*, project: Project, user: User | None) -> Job:
         raise ValidationError("There are no images to export yet.")
     if project.jobs.filter(kind=Job.Kind.EXPORT, status__in=Job.ACTIVE).exists():
         raise ValidationError("An export of this dataset is already running.")
-    title = f"Export {count} image(s)"
+    title = f"Export {count:,} image{pluralize(count)}"
     if count > settings.AIMAKER_INLINE_IMPORT_MAX:
         return job_create(
             project=project,

@@ -38,7 +38,7 @@ def test_it_exports_and_downloads_the_dataset(
     page.get_by_role("button", name="Export 6 images").click()
     # The job runs on the worker; its end reloads the page with the download link.
     page.wait_for_selector("#download-export", timeout=60_000)
-    assert "6 image(s) in 2 label folder(s)." in page.inner_text("#export-ready")
+    assert "6 images in 2 label folders, built" in page.inner_text("#export-ready")
     with page.expect_download() as info:
         page.click("#download-export")
     download = info.value
