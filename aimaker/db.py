@@ -4,6 +4,7 @@ a failover): a training run or job should not be lost to two seconds without Pos
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -45,3 +46,16 @@ def db_try(write: Callable[[], T], default: T) -> T:
         log.warning("database unreachable (%s); skipped a progress write", exc)
         connection.close()
         return default
+
+
+def db_heartbeat(beat: Callable[[], object], *, every: float, stop: threading.Event) -> None:
+    """Call `beat` (a row update) every `every` seconds until `stop` is set, in a thread of its
+    own: a failed beat is logged and the next one comes; the thread's connection is closed."""
+    try:
+        while not stop.wait(every):
+            try:
+                db_try(beat, None)
+            except Exception:  # noqa: BLE001 - a missed beat is better than a stopped thread
+                log.warning("heartbeat failed", exc_info=True)
+    finally:
+        connection.close()

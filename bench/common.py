@@ -46,3 +46,11 @@ def percentile(values: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def machine() -> dict[str, object]:
+    """What every benchmark line ends with, so its figures can be compared."""
+    import platform
+
+    return {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
+            "python": platform.python_version()}  # fmt: skip

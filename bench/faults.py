@@ -20,7 +20,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -30,7 +29,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from bench.common import free_port, use_throwaway_data_dir, wait_for_port
+from bench.common import free_port, machine, use_throwaway_data_dir, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
@@ -445,9 +444,7 @@ def main(argv: list[str] | None = None) -> dict:
         and checks.get("images_broken") == 0
         and checks.get("versions_broken") == 0,
         "total_s": round(time.monotonic() - t0, 1),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
+        **machine(),
     }
     print(json.dumps(result))
     return result

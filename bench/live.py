@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import free_port, percentile, use_throwaway_data_dir, wait_for_port
+from bench.common import free_port, machine, percentile, use_throwaway_data_dir, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -207,9 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
         "redis": "embedded" if settings.REDIS_URL.startswith("unix") else "tcp",
         "rate_per_s": args.rate,
         **figures,
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
+        **machine(),
     }
     print(json.dumps(result))
     return result

@@ -22,8 +22,10 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.template.defaultfilters import pluralize
+from django.utils.text import slugify
 
 from datasets.models import Image
+from datasets.services import _delete_files
 from projects.models import Job, Project
 from projects.services import JobReporter, job_create, job_run
 
@@ -145,12 +147,8 @@ def dataset_export_build(
     return {"images": done, "labels": len(folders), "missing": missing}
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
-
-
 def dataset_export_filename(*, project: Project) -> str:
-    return f"{_slug(project.name) or 'project'}-dataset.zip"
+    return f"{slugify(project.name) or 'project'}-dataset.zip"
 
 
 def _export_name(job: Job) -> str:
@@ -181,10 +179,7 @@ def dataset_export_run(*, job: Job, reporter: JobReporter) -> dict[str, Any]:
     for old in _exports_older(job):  # only the newest export is kept
         stored = (old.result or {}).get("file")
         if stored:
-            try:
-                default_storage.delete(stored)
-            except Exception:  # noqa: BLE001 - a leftover file must not fail the export
-                log.warning("could not delete old export %s", stored, exc_info=True)
+            _delete_files([stored])
             Job.objects.filter(pk=old.pk).update(result={**old.result, "file": ""})
     images, labels = result["images"], result["labels"]
     reporter.job.message = (

@@ -23,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.text import slugify
 from PIL import Image as PILImage
 
 from aimaker.metrics import PREDICTION_SECONDS
@@ -559,8 +560,7 @@ def export_name(*, version: ModelVersion, fmt: str) -> str:
 
 
 def export_filename(*, version: ModelVersion, fmt: str) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in version.project.name.lower()).strip("-")
-    return f"{slug or 'model'}-{version.name}-{fmt}.zip"
+    return f"{slugify(version.project.name) or 'model'}-{version.name}-{fmt}.zip"
 
 
 def version_preprocessing(*, version: ModelVersion) -> dict[str, Any]:

@@ -14,11 +14,11 @@ import django_rq
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from aimaker.db import db_retry, db_try
+from aimaker.db import db_heartbeat, db_retry, db_try
 from projects.models import Job, Label, Project
 from projects.notify import notify_access_changed, notify_project
 
@@ -361,21 +361,14 @@ class JobReporter:
 
 
 def _heartbeat(job_id: int, stop: threading.Event) -> None:
-    # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker; its
-    # own DB connection is closed when it ends.
-    try:
-        while not stop.wait(15):
-            try:
-                db_try(
-                    lambda: Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-                        updated_at=timezone.now()
-                    ),
-                    0,
-                )
-            except Exception:  # noqa: BLE001 - a missed beat is better than a stopped thread
-                log.warning("heartbeat of job %s failed", job_id, exc_info=True)
-    finally:
-        connection.close()
+    # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker.
+    db_heartbeat(
+        lambda: Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+            updated_at=timezone.now()
+        ),
+        every=15,
+        stop=stop,
+    )
 
 
 def job_run(*, job_id: int, work: Callable[[Job, JobReporter], dict[str, Any] | None]) -> Job:

@@ -25,12 +25,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from aimaker.db import db_retry, db_try
+from aimaker.db import db_heartbeat, db_retry, db_try
 from projects.models import Label, Project
 from projects.notify import notify_project
 from projects.services import LOST_AFTER, rq_job_lost
@@ -570,20 +570,14 @@ class RunReporter:
 
 def _heartbeat(run_id: int, stop: threading.Event) -> None:
     # Keeps heartbeat_at fresh while the run works, so training_runs_fail_stale spots a dead
-    # worker; its own DB connection is closed when it ends.
-    try:
-        while not stop.wait(settings.AIMAKER_TRAINING_HEARTBEAT_SECONDS):
-            try:
-                db_try(
-                    lambda: TrainingRun.objects.filter(
-                        pk=run_id, status=TrainingRun.Status.RUNNING
-                    ).update(heartbeat_at=timezone.now()),
-                    0,
-                )
-            except Exception:  # noqa: BLE001 - a missed beat is better than a stopped thread
-                log.warning("heartbeat of run %s failed", run_id, exc_info=True)
-    finally:
-        connection.close()
+    # worker.
+    db_heartbeat(
+        lambda: TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        ),
+        every=settings.AIMAKER_TRAINING_HEARTBEAT_SECONDS,
+        stop=stop,
+    )
 
 
 def _root_run_id(run: TrainingRun) -> int:

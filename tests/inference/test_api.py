@@ -15,13 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner_api(owner):
-    _token, secret = services.token_create(user=owner, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-
-
-@pytest.fixture
 def other_api(other):
+    # Here the other user's script says "Token": both keywords are accepted.
     _token, secret = services.token_create(user=other, name="script")
     return Client(HTTP_AUTHORIZATION=f"Token {secret}")
 

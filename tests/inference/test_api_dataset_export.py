@@ -7,23 +7,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from inference import services
 from projects.models import Job
 from tests.datasets.imgutil import add_images
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_api(owner):
-    _token, secret = services.token_create(user=owner, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-
-
-@pytest.fixture
-def other_api(other):
-    _token, secret = services.token_create(user=other, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 def test_it_exports_and_downloads_the_dataset(owner_api, project):

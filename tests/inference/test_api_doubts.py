@@ -2,27 +2,13 @@
 with the same access rules as the rest of the API (others: 404)."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from inference import services
 from projects.models import Label
 from tests.training.conftest import fill, make_run
 from tests.training.test_doubts import doubt_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner_api(owner):
-    _token, secret = services.token_create(user=owner, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-
-
-@pytest.fixture
-def other_api(other):
-    _token, secret = services.token_create(user=other, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 def url(run):
