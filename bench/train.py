@@ -7,7 +7,9 @@ cold (empty feature cache), changed a little, trained again warm, then evaluated
 Runs use the same code path as a training worker (`training_run_start` +
 `training_run_execute`, in this process) with the real backbone weights of
 settings.AIMAKER_BACKBONE_WEIGHTS. The last line printed is one JSON object: cold_s, warm_s,
-extract_images_per_s, val_accuracy, holdout_accuracy, peak_rss_mb and each phase's time.
+extract_runtime, extract_images_per_s, val_accuracy, holdout_accuracy, peak_rss_mb, each
+phase's time and backbone_limit (the bare backbone's images/s per runtime, same machine, same
+run) to show how far extraction is from what the hardware does.
 """
 
 from __future__ import annotations
@@ -111,6 +113,35 @@ def _holdout_accuracy(run: Any, holdout: Path) -> tuple[float, int, float]:
     return correct / max(1, len(files)), len(files), time.perf_counter() - t
 
 
+def _backbone_limit(*, backbone: str, weights: str, cache_dir: Path, batches: int = 6) -> dict:
+    """The backbone alone at batch 32 on random pixels, per runtime: the ceiling of the
+    'extracting' phase on this machine (no decoding, no cache writes)."""
+    import keras
+    import numpy as np
+
+    from training.ml.backbones import build_backbone, get_spec, scaling_layer
+    from training.ml.extractor import feature_extractor
+
+    spec = get_spec(backbone)
+    size = spec.input_size
+    inp = keras.Input((size, size, 3))
+    model = keras.Model(inp, build_backbone(spec, weights)(scaling_layer(spec)(inp)))
+    converted = sorted((cache_dir / "onnx").glob(f"{backbone}-*.onnx"))  # the run's own file
+    namespace = converted[0].stem if converted else f"{backbone}-limit"
+    x = np.random.default_rng(0).uniform(0, 255, (32, size, size, 3)).astype(np.float32)
+    limit: dict[str, Any] = {"batch": 32}
+    for runtime in ("onnx", "keras"):
+        ex = feature_extractor(
+            model, cache_dir=str(cache_dir), namespace=namespace, runtime=runtime
+        )
+        ex.predict(x)  # warm: compile/trace outside the clock
+        t = time.perf_counter()
+        for _ in range(batches):
+            ex.predict(x)
+        limit[f"{ex.runtime}_images_per_s"] = round(32 * batches / (time.perf_counter() - t), 1)
+    return limit
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="folder of label folders")
@@ -145,9 +176,12 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"imported {report.accepted_count} images in {import_s:.1f} s", file=sys.stderr)
         params = dict(parse_param(p) for p in args.param)
 
+        rss = {"import": _rss_mb()}  # the process's peak so far, after each step
         cold, cold_s = _train(project, owner, params)
+        rss["cold"] = _rss_mb()
         changes = _change_a_few(project, owner)
         warm, warm_s = _train(project, owner, params)
+        rss["warm"] = _rss_mb()
         result: dict[str, Any] = {
             "bench": "train",
             "images": cold.image_count,
@@ -156,7 +190,14 @@ def main(argv: list[str] | None = None) -> dict:
             "import_s": round(import_s, 2),
             "cold_s": round(cold_s, 2),
             "warm_s": round(warm_s, 2),
+            "extract_runtime": cold.metrics.get("extract_runtime"),
             "extract_images_per_s": cold.metrics.get("extract_images_per_s"),
+            # Backbone passes: with augmentation each image is also run mirrored.
+            "extract_passes_per_s": round(
+                (cold.metrics.get("extract_images_per_s") or 0)
+                * (2 if cold.params.get("augmentation") else 1),
+                1,
+            ),
             "val_accuracy": round(warm.metrics["val_accuracy"], 4),
             "cold_val_accuracy": round(cold.metrics["val_accuracy"], 4),
             "cold_phases_s": cold.timings,
@@ -170,8 +211,14 @@ def main(argv: list[str] | None = None) -> dict:
             result.update(
                 holdout_accuracy=round(accuracy, 4), holdout_images=n, holdout_s=round(seconds, 2)
             )
+        result["peak_rss_mb"] = _rss_mb()  # the runs' peak, before the limit check below
+        result["peak_rss_mb_after"] = rss
+        result["backbone_limit"] = _backbone_limit(
+            backbone=cold.params["backbone"],
+            weights=settings.AIMAKER_BACKBONE_WEIGHTS,
+            cache_dir=Path(settings.AIMAKER_FEATURE_CACHE_DIR),
+        )
         result.update(
-            peak_rss_mb=_rss_mb(),
             cpus=os.cpu_count(),
             load_average=round(os.getloadavg()[0], 2),
             python=platform.python_version(),

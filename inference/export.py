@@ -15,6 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from training.ml.extractor import ensure_called, export_onnx
+
 FORMATS = {
     "keras": "Keras 3 (.keras)",
     "savedmodel": "TensorFlow SavedModel",
@@ -118,26 +120,16 @@ Output: probabilities (softmax), shape (N, {len(labels)}).
 """
 
 
-def _ensure_called(model: Any) -> None:
-    # Keras' exporters trace a model that has run once; a freshly loaded one has not.
-    if not getattr(model, "_called", True):
-        import numpy as np
-
-        shape = tuple(int(d) if d else 1 for d in model.inputs[0].shape)
-        model(np.zeros(shape, np.float32))
-
-
 def keras_to_onnx_bytes(model: Any) -> bytes:
     """ONNX bytes of a Keras model via Keras' own exporter (tf2onnx under the hood)."""
-    _ensure_called(model)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
-        model.export(path, format="onnx", verbose=False)
+        export_onnx(model, path)
         return Path(path).read_bytes()
 
 
 def _savedmodel(model: Any, path: str) -> None:
-    _ensure_called(model)
+    ensure_called(model)
     model.export(path, format="tf_saved_model", verbose=False)
 
 

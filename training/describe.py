@@ -59,6 +59,7 @@ FINETUNE_ONLY = ("finetune_layers", "finetune_epochs", "finetune_learning_rate")
 TIMINGS = {
     "fetching": "Fetching images",
     "preparing": "Loading the pretrained network",
+    "converting": "Preparing the fast feature extractor",
     "extracting": "Feature extraction",
     "training": "Training",
     "finetuning": "Fine-tuning",

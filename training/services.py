@@ -52,6 +52,7 @@ PHASE_TEXT = {
     "starting": "Starting",
     "fetching": "Fetching images",
     "preparing": "Loading the pretrained backbone",
+    "converting": "Preparing the fast feature extractor (once per backbone)",
     "extracting": "Extracting image features",
     "training": "Training",
     "finetuning": "Fine-tuning",
@@ -675,7 +676,11 @@ def _save_artifacts(run: TrainingRun, result: Any, out_dir: Path) -> str:
     for name, data in files.items():
         (out_dir / name).write_text(json.dumps(data, indent=1))
     local = {"model.keras": Path(result.model_path), **{n: out_dir / n for n in files}}
-    for name in ARTIFACT_FILES:
+    names = list(ARTIFACT_FILES)
+    if result.onnx_path:  # built from the cached backbone: serving needs no conversion
+        local["model.onnx"] = Path(result.onnx_path)
+        names.insert(1, "model.onnx")
+    for name in names:
         key = prefix + name
         if default_storage.exists(key):  # a leftover of an interrupted upload
             default_storage.delete(key)
@@ -731,6 +736,7 @@ def training_run_execute(
             progress=reporter,
             should_stop=reporter.should_stop,
             resume_dir=str(resume_dir) if resume_dir else None,
+            extract_runtime=settings.AIMAKER_EXTRACT_RUNTIME,
         )
         reporter.flush()
         _sync_history(run, result.history)
@@ -739,6 +745,7 @@ def training_run_execute(
             **result.metrics,
             "image_ids": image_ids,
             "extract_images_per_s": result.extract_images_per_s,
+            "extract_runtime": result.extract_runtime,
             "cache_hits": result.cache_hits,
             "cache_misses": result.cache_misses,
             "device": ml.device_info(),  # "NVIDIA H200 (141 GB) with jax", "CPU with torch"

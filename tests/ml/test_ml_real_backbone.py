@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -39,3 +40,30 @@ def test_it_trains_with_the_real_mobilenet_v2_weights(tmp_path):
     probs = predictor.predict([Image.open(s.path) for s in fresh])
     assert result.metrics["val_accuracy"] == 1.0, result.timings
     assert probs.argmax(axis=1).tolist() == [0, 1, 2]
+    # The ONNX serving model (cached backbone + head, mirrored in-graph) predicts the same.
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(result.onnx_path, providers=["CPUExecutionProvider"])
+    x = predictor.preprocess([Image.open(s.path) for s in fresh])
+    onnx_probs = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(onnx_probs, probs, atol=2e-3)
+
+
+@pytest.mark.skipif(not os.path.isfile(REAL_WEIGHTS), reason="MobileNetV2 weights not found")
+def test_it_extracts_the_same_mobilenet_v2_features_with_onnx_runtime_and_keras(tmp_path):
+    import keras
+
+    from training.ml.backbones import build_backbone, get_spec, scaling_layer
+    from training.ml.data import load_image
+    from training.ml.extractor import feature_extractor
+
+    spec = get_spec("mobilenet_v2")
+    inp = keras.Input((224, 224, 3))
+    model = keras.Model(inp, build_backbone(spec, REAL_WEIGHTS)(scaling_layer(spec)(inp)))
+    samples = make_dataset(tmp_path / "images", per_label=2)
+    x = np.stack([load_image(s.path, 224) for s in samples])
+
+    ex = feature_extractor(model, cache_dir=str(tmp_path), namespace="mnv2", runtime="onnx")
+
+    assert ex.runtime == "onnx"
+    np.testing.assert_allclose(ex.predict(x), np.asarray(model.predict_on_batch(x)), atol=2e-3)

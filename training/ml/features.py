@@ -61,6 +61,9 @@ class FeatureCache:
         suffix = ".npy" if variant == "orig" else f".{variant}.npy"
         return os.path.join(self.root, name[:2], name + suffix)
 
+    def has(self, key: str, variant: str) -> bool:
+        return os.path.isfile(self.path(key, variant))
+
     def get(self, key: str, variant: str) -> np.ndarray | None:
         try:
             return np.load(self.path(key, variant), allow_pickle=False)

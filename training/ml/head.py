@@ -11,6 +11,8 @@ import numpy as np
 
 from .types import TrainingCancelled
 
+HEAD_STEPS_PER_EXECUTION = 32
+
 
 def build_head(num_labels: int, dropout: float) -> tuple[Any, Any]:
     """(dropout, dense) layers; reused verbatim in the saved end-to-end model."""
@@ -168,6 +170,9 @@ def fit_head(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        # Batches per compiled call: a 1,280 x k layer's step is far cheaper than the Python
+        # around it (5.7 s -> 3.7 s for 30 epochs of 4,900 features); progress still ticks.
+        steps_per_execution=HEAD_STEPS_PER_EXECUTION,
     )
     batches = math.ceil(len(x_train) / batch_size)
     cb = make_callbacks(

@@ -109,6 +109,7 @@ class Sample:
 @dataclass
 class TrainResult:
     model_path: str
+    onnx_path: str | None  # the same model for ONNX Runtime, when this worker could build it
     labels: list[str]
     preprocessing: dict[str, Any]
     backbone: dict[str, Any]
@@ -116,6 +117,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     timings: dict[str, float]
     extract_images_per_s: float | None
+    extract_runtime: str | None  # "onnx" | "keras"; None when every feature came from the cache
     cache_hits: int
     cache_misses: int
     params: dict[str, Any] = field(default_factory=dict)
