@@ -22,9 +22,15 @@ application = ProtocolTypeRouter(
 )
 
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
+
+# Import every view (DRF, the API schema) now rather than on the first request: ~0.13 s.
+_ = get_resolver().url_patterns
 
 if settings.AIMAKER_SERVING_WARM_AT_START:
-    # Only the server imports this module (not migrate or other commands): warm its models.
-    from inference.serving import warm_defaults_in_background  # noqa: E402
+    # Only the server imports this module (not migrate or other commands). Daphne listens
+    # once this returns, so the first visitor after a restart finds the default models loaded
+    # (ONNX files: about 0.1 s each, no Keras): 260 ms -> see docs/benchmarks.md "Serving".
+    from inference.serving import warm_defaults  # noqa: E402
 
-    warm_defaults_in_background()
+    warm_defaults()

@@ -124,10 +124,13 @@ def model_version_default(*, project: Project) -> ModelVersion | None:
 def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersion:
     """Resolve a version reference: None/"" = the default, "latest", "v3" or 3.
     Raises NoModelVersion with a message that says what exists."""
-    model_versions_sync(project=project)
     qs = project.model_versions.select_related("run")
     if ref is None or ref == "" or ref == "default":
+        # The hot path of every prediction: a default exists, and syncing cannot change it.
         version = qs.filter(is_default=True).first()
+        if version is None:
+            model_versions_sync(project=project)
+            version = qs.filter(is_default=True).first()
         if version is None:
             if qs.exists():
                 raise NoModelVersion(
@@ -135,6 +138,7 @@ def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersio
                 )
             raise NoModelVersion("This AI has no trained model yet: train it first.")
         return version
+    model_versions_sync(project=project)
     if ref == "latest":
         version = qs.order_by("-number").first()
         if version is None:
@@ -368,7 +372,7 @@ def prediction_create(
     if version is None:
         version = model_version_get(project=project, ref=None)
     try:
-        processed = process_image(data, limits=image_limits())
+        processed = process_image(data, limits=image_limits(), for_dataset=False)
     except ImageRejected as exc:
         raise PredictionError(f"This file cannot be used: {exc.reason}.") from None
     try:

@@ -288,31 +288,32 @@ def warm_in_background(version: Any) -> threading.Thread:
     return thread
 
 
+def warm_defaults() -> None:
+    """Load the default versions of the most recently changed projects into this process's
+    cache (as many as it holds). Never raises: requests load whatever this could not."""
+    from django.db import close_old_connections
+
+    from inference.models import ModelVersion
+
+    try:
+        defaults = list(
+            ModelVersion.objects.filter(is_default=True)
+            .select_related("run")
+            .order_by("-project__updated_at")[: cache.max_size]
+        )
+        for version in defaults:
+            try:
+                get_model(version)
+            except Exception:  # noqa: BLE001 - one broken model must not stop the others
+                log.warning("warming model %s failed", version.pk, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - e.g. not migrated yet: requests load them
+        log.warning("warming the default models failed: %s", exc)
+    finally:
+        close_old_connections()
+
+
 def warm_defaults_in_background() -> threading.Thread:
-    """Load the default versions into this process's cache when the server starts, so the first
-    visitor after a restart does not wait. Runs in a thread: the server starts at once."""
-
-    def run() -> None:
-        from django.db import close_old_connections
-
-        from inference.models import ModelVersion
-
-        try:
-            defaults = list(
-                ModelVersion.objects.filter(is_default=True)
-                .select_related("run")
-                .order_by("-project__updated_at")[: cache.max_size]
-            )
-            for version in defaults:
-                try:
-                    get_model(version)
-                except Exception:  # noqa: BLE001 - one broken model must not stop the others
-                    log.warning("warming model %s failed", version.pk, exc_info=True)
-        except Exception as exc:  # noqa: BLE001 - e.g. not migrated yet: requests load them
-            log.warning("warming the default models failed: %s", exc)
-        finally:
-            close_old_connections()
-
-    thread = threading.Thread(target=run, name="warm-default-models", daemon=True)
+    """warm_defaults() in a thread, for callers that must not wait."""
+    thread = threading.Thread(target=warm_defaults, name="warm-default-models", daemon=True)
     thread.start()
     return thread

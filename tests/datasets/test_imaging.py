@@ -153,6 +153,16 @@ def test_it_normalizes_a_jpeg_to_an_rgb_jpeg_with_shorter_side_256() -> None:
     assert result.extension == ".jpg"
 
 
+def test_it_makes_the_same_normalized_image_and_thumbnail_for_a_prediction() -> None:
+    data = hostile.jpeg((600, 400))
+    full = process_image(data)
+    lean = process_image(data, for_dataset=False)
+    assert (lean.normalized, lean.thumbnail, lean.sha256) == (
+        full.normalized, full.thumbnail, full.sha256,
+    )  # fmt: skip
+    assert lean.original == b"" and lean.phash == ""
+
+
 def test_it_upscales_small_images_so_training_input_is_uniform() -> None:
     result = process_image(hostile.png((50, 40)))
     assert opened(result.normalized).size == (320, 256)
