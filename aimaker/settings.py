@@ -204,6 +204,9 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600} for name in ("default", "collect", "training")
 }
 AIMAKER_TRAINING_WORKERS = env_int("AIMAKER_TRAINING_WORKERS", 1)
+# daphne processes of `runall` sharing one port: one per core, at most 4 (each process runs
+# one request's Python at a time and holds its own model cache).
+AIMAKER_WEB_PROCESSES = env_int("AIMAKER_WEB_PROCESSES", max(1, min(4, os.cpu_count() or 1)))
 # The longest one run may hold a training worker (then it fails with a message).
 AIMAKER_TRAINING_JOB_TIMEOUT = env_int("AIMAKER_TRAINING_JOB_TIMEOUT", 12 * 3600)
 

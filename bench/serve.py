@@ -20,13 +20,13 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.common import free_port, percentile, use_throwaway_data_dir, wait_for_port
+from aimaker.webserver import daphne_commands
+from bench.common import free_port, percentile, use_throwaway_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
@@ -84,6 +84,21 @@ def _train_project(labels: list[str], per_label: int) -> int:
     return project.pk
 
 
+def _wait_listening(log_path: Path, procs: list[subprocess.Popen], timeout: float = 90) -> None:
+    """Until every daphne says it listens: each has imported the app and warmed its models
+    by then (a shared socket accepts connections before that, so probing the port is not
+    enough)."""
+    start = log_path.read_text(errors="replace").count("Listening on")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in procs):
+            raise RuntimeError(f"a server process exited early; see {log_path}")
+        if log_path.read_text(errors="replace").count("Listening on") - start >= len(procs):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the server did not start in time")
+
+
 def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: int) -> dict:
     import requests
 
@@ -133,6 +148,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--requests", type=int, default=100, help="single-client requests")
     parser.add_argument("--concurrent-requests", type=int, default=200)
     parser.add_argument("--photo", type=Path, help="default: a clothing-small validation photo")
+    parser.add_argument(
+        "--processes", type=int, default=None,
+        help="daphne processes, as `runall --web-processes` (default: its default)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     tmp = None
@@ -149,7 +168,8 @@ def main(argv: list[str] | None = None) -> dict:
     from inference import services
     from projects.models import Project
 
-    proc = log = None
+    procs: list[subprocess.Popen] = []
+    log = None
     try:
         t_train = 0.0
         if args.project is None:
@@ -176,19 +196,27 @@ def main(argv: list[str] | None = None) -> dict:
             DEBUG="0",  # as deployed: no per-query bookkeeping
         )
         log = open(settings.DATA_DIR / "bench-daphne.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "aimaker.asgi:application"],
-            env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_for_port(port, proc)
+        processes = args.processes or settings.AIMAKER_WEB_PROCESSES
+        listening, commands = daphne_commands(host="127.0.0.1", port=port, processes=processes)
+        shared = (listening.fileno(),) if listening else ()
+        procs = [
+            subprocess.Popen(
+                cmd, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, pass_fds=shared
+            )
+            for cmd in commands
+        ]
+        if listening:
+            listening.close()
+        _wait_listening(settings.DATA_DIR / "bench-daphne.log", procs)
         url = f"http://127.0.0.1:{port}/api/v1/projects/{project_id}/predict/"
         random.seed(0)
         figures = _measure(url, secret, photo, args.requests, args.concurrent_requests)
         services.token_revoke(token=token)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             proc.wait(timeout=20)
         if log:
             log.close()
@@ -197,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "bench": "serve",
         "runtime": args.runtime,
+        "processes": processes,
         "version": version.number,
         "labels": len(version.labels),
         "photo": photo_path.name,

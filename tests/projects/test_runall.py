@@ -40,3 +40,48 @@ def test_a_burst_training_host_works_off_its_queue_then_exits(project, owner):
 def test_it_refuses_burst_mode_for_the_web_server():
     refused = runall("--burst", timeout=60)
     assert refused.returncode != 0 and "--burst is for worker hosts" in refused.stderr
+
+
+def test_it_serves_from_several_web_processes_on_one_port(tmp_path):
+    import os
+    import signal
+    import time
+
+    import requests
+
+    from bench.common import free_port
+
+    port = free_port()
+    log = open(tmp_path / "runall.log", "w+b")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "runall", "--only", "web",
+         "--web-processes", "2", "--port", str(port)],
+        env=subprocess_env(), cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:  # new connections each time: the kernel hands them to either daphne
+                r = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                assert r.status_code == 200, r.text
+            except requests.ConnectionError:
+                pass
+            children = subprocess.run(
+                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+            ).stdout.split()
+            pids = {int(p) for p in children}
+            time.sleep(0.2)
+        assert len(pids) == 2, log.read()
+        answered = [requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5) for _ in range(20)]
+        assert {r.status_code for r in answered} == {200}
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+        log.close()
+    assert output.count("Listening on TCP address") == 2, output[-3000:]
+    assert "web-1" in output and "web-2" in output
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)

@@ -13,6 +13,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from aimaker.webserver import daphne_commands
+
 PARTS = ("web", "workers", "training", "monitor")
 
 
@@ -25,6 +27,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--training-workers", type=int, default=settings.AIMAKER_TRAINING_WORKERS
         )
+        parser.add_argument(
+            "--web-processes", type=int, default=settings.AIMAKER_WEB_PROCESSES,
+            help="daphne processes sharing the port (default: one per core, at most 4)",
+        )  # fmt: skip
         parser.add_argument(
             "--only", action="append", choices=PARTS, default=None,
             help="run only these parts (repeatable); default: all of them",
@@ -39,8 +45,8 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(
-        self, *args, host: str, port: int, training_workers: int, only: list[str] | None,
-        burst: bool, max_idle_time: int | None, **options,
+        self, *args, host: str, port: int, training_workers: int, web_processes: int,
+        only: list[str] | None, burst: bool, max_idle_time: int | None, **options,
     ) -> None:  # fmt: skip
         parts = set(only or PARTS)
         if burst and parts & {"web", "monitor"}:
@@ -55,18 +61,14 @@ class Command(BaseCommand):
         # Children inherit REDIS_URL (the embedded server this process started, if any).
         env = os.environ.copy()
         commands: list[tuple[str, list[str], dict[str, str]]] = []
+        listening = None
         if "web" in parts:
-            daphne = [
-                python,
-                "-m",
-                "daphne",
-                "-b",
-                host,
-                "-p",
-                str(port),
-                "aimaker.asgi:application",
-            ]
-            commands.append(("web", daphne, env))
+            try:
+                listening, daphnes = daphne_commands(host=host, port=port, processes=web_processes)
+            except (ValueError, OSError) as exc:
+                raise CommandError(f"Cannot serve on {host}:{port}: {exc}") from exc
+            for i, daphne in enumerate(daphnes):
+                commands.append((f"web-{i + 1}" if len(daphnes) > 1 else "web", daphne, env))
         if "workers" in parts:
             commands += [
                 ("worker-default", [*manage, "rqworker", "default", "collect", *worker_flags], env),
@@ -82,10 +84,13 @@ class Command(BaseCommand):
             name = f"worker-training-{i + 1}"
             commands.append((name, [*manage, "rqworker", "training", *worker_flags], worker_env))
 
+        shared = (listening.fileno(),) if listening else ()
         procs = [
-            (name, subprocess.Popen(cmd, env=cmd_env, cwd=settings.BASE_DIR))
+            (name, subprocess.Popen(cmd, env=cmd_env, cwd=settings.BASE_DIR, pass_fds=shared))
             for name, cmd, cmd_env in commands
         ]
+        if listening:
+            listening.close()  # the daphnes hold it now
         where = f"at http://{host}:{port}/ " if "web" in parts else ""
         self.stdout.write(
             self.style.SUCCESS(
