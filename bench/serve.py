@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -26,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aimaker.webserver import daphne_commands
-from bench.common import free_port, percentile, use_throwaway_data_dir
+from bench.common import free_port, machine, percentile, use_throwaway_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
@@ -232,8 +231,7 @@ def main(argv: list[str] | None = None) -> dict:
         "photo_kb": round(len(photo) / 1024, 1),
         **figures,
         "train_seconds": round(t_train, 1),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **machine(),
     }
     print(json.dumps(result))
     return result
