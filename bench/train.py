@@ -116,16 +116,14 @@ def _holdout_accuracy(run: Any, holdout: Path) -> tuple[float, int, float]:
 def _backbone_limit(*, backbone: str, weights: str, cache_dir: Path, batches: int = 6) -> dict:
     """The backbone alone at batch 32 on random pixels, per runtime: the ceiling of the
     'extracting' phase on this machine (no decoding, no cache writes)."""
-    import keras
     import numpy as np
 
-    from training.ml.backbones import build_backbone, get_spec, scaling_layer
+    from training.ml.backbones import build_feature_model, get_spec
     from training.ml.extractor import feature_extractor
 
     spec = get_spec(backbone)
     size = spec.input_size
-    inp = keras.Input((size, size, 3))
-    model = keras.Model(inp, build_backbone(spec, weights)(scaling_layer(spec)(inp)))
+    model = build_feature_model(spec, weights)[0]
     converted = sorted((cache_dir / "onnx").glob(f"{backbone}-*.onnx"))  # the run's own file
     namespace = converted[0].stem if converted else f"{backbone}-limit"
     x = np.random.default_rng(0).uniform(0, 255, (32, size, size, 3)).astype(np.float32)

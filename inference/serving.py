@@ -25,10 +25,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from training.ml import ONNX_FILENAME  # the learning core writes it; no Keras import
+
 log = logging.getLogger(__name__)
 
 CacheKey = tuple[int, str]
-ONNX_FILENAME = "model.onnx"
 
 
 class ModelUnavailable(Exception):

@@ -678,8 +678,10 @@ def _save_artifacts(run: TrainingRun, result: Any, out_dir: Path) -> str:
     local = {"model.keras": Path(result.model_path), **{n: out_dir / n for n in files}}
     names = list(ARTIFACT_FILES)
     if result.onnx_path:  # built from the cached backbone: serving needs no conversion
-        local["model.onnx"] = Path(result.onnx_path)
-        names.insert(1, "model.onnx")
+        from training.ml import ONNX_FILENAME
+
+        local[ONNX_FILENAME] = Path(result.onnx_path)
+        names.insert(1, ONNX_FILENAME)
     for name in names:
         key = prefix + name
         if default_storage.exists(key):  # a leftover of an interrupted upload

@@ -108,15 +108,10 @@ def _clothing(labels: list[str], per: int, seed: int):
 
 
 def _features(samples, tmp_path) -> np.ndarray:
-    import keras
-
-    from training.ml.backbones import build_backbone, get_spec, scaling_layer
+    from training.ml.backbones import build_feature_model, get_spec
     from training.ml.features import FeatureCache, extract_features
 
-    spec = get_spec("mobilenet_v2")
-    backbone = build_backbone(spec, REAL_WEIGHTS)
-    inp = keras.Input((224, 224, 3))
-    model = keras.Model(inp, backbone(scaling_layer(spec)(inp)))
+    model = build_feature_model(get_spec("mobilenet_v2"), REAL_WEIGHTS)[0]
     cache = FeatureCache(str(tmp_path), "doubts-test")
     feats = extract_features(
         model.predict_on_batch, samples, cache, 224, 32, False, lambda: False, lambda e: None

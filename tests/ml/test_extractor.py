@@ -18,13 +18,10 @@ from .test_ml_training import run
 def tiny_feature_model():
     import keras
 
-    from training.ml.backbones import build_backbone, get_spec, scaling_layer
+    from training.ml.backbones import build_feature_model, get_spec
 
     keras.utils.set_random_seed(3)
-    spec = get_spec("tiny_test")
-    inp = keras.Input((32, 32, 3))
-    backbone = build_backbone(spec, "random:test-only")
-    return keras.Model(inp, backbone(scaling_layer(spec)(inp)))
+    return build_feature_model(get_spec("tiny_test"), "random:test-only")[0]
 
 
 def images(n: int = 5) -> np.ndarray:

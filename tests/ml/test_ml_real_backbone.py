@@ -51,15 +51,11 @@ def test_it_trains_with_the_real_mobilenet_v2_weights(tmp_path):
 
 @pytest.mark.skipif(not os.path.isfile(REAL_WEIGHTS), reason="MobileNetV2 weights not found")
 def test_it_extracts_the_same_mobilenet_v2_features_with_onnx_runtime_and_keras(tmp_path):
-    import keras
-
-    from training.ml.backbones import build_backbone, get_spec, scaling_layer
+    from training.ml.backbones import build_feature_model, get_spec
     from training.ml.data import load_image
     from training.ml.extractor import feature_extractor
 
-    spec = get_spec("mobilenet_v2")
-    inp = keras.Input((224, 224, 3))
-    model = keras.Model(inp, build_backbone(spec, REAL_WEIGHTS)(scaling_layer(spec)(inp)))
+    model = build_feature_model(get_spec("mobilenet_v2"), REAL_WEIGHTS)[0]
     samples = make_dataset(tmp_path / "images", per_label=2)
     x = np.stack([load_image(s.path, 224) for s in samples])
 

@@ -7,7 +7,7 @@ from .backbones import BACKBONES, PREPROCESSING_VERSION, TEST_ONLY_WEIGHTS, prep
 from .data import load_image, preprocess_image, stratified_split
 from .device import device_info, device_text
 from .predictor import Predictor, load_predictor
-from .train import META_FILENAME, MODEL_FILENAME, train
+from .train import META_FILENAME, MODEL_FILENAME, ONNX_FILENAME, train
 from .types import (
     BackboneUnavailable,
     Sample,
@@ -22,6 +22,7 @@ __all__ = [
     "BACKBONES",
     "META_FILENAME",
     "MODEL_FILENAME",
+    "ONNX_FILENAME",
     "PREPROCESSING_VERSION",
     "TEST_ONLY_WEIGHTS",
     "BackboneUnavailable",

@@ -136,6 +136,18 @@ def build_backbone(spec: BackboneSpec, weights: str | None) -> Any:
         ) from exc
 
 
+def build_feature_model(spec: BackboneSpec, weights: str | None) -> tuple[Any, Any, Any]:
+    """(feature model, backbone, scaling): raw 0..255 RGB in, pooled features out, frozen.
+    The parts are returned too: the saved end-to-end model shares their layers."""
+    import keras
+
+    backbone = build_backbone(spec, weights)
+    backbone.trainable = False
+    scaling = scaling_layer(spec)
+    inp = keras.Input((spec.input_size, spec.input_size, 3), name="image")
+    return keras.Model(inp, backbone(scaling(inp)), name="features"), backbone, scaling
+
+
 def backbone_info(spec: BackboneSpec, weights: str | None, feature_dim: int) -> dict[str, Any]:
     if weights == TEST_ONLY_WEIGHTS:
         source = "random (test only)"

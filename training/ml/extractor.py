@@ -14,7 +14,6 @@ import ctypes
 import gc
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .features import atomic_write_bytes
+from .features import atomic_write_path
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ class Extractor:
     predict: Callable[[np.ndarray], np.ndarray]
     runtime: str  # "onnx" | "keras"
     convert_seconds: float | None  # None unless the backbone was converted for this call
-    onnx_path: str | None = None  # the converted backbone (runtime "onnx")
 
 
 def ensure_called(model: Any) -> None:
@@ -47,19 +45,21 @@ def ensure_called(model: Any) -> None:
 def export_onnx(model: Any, path: str) -> None:
     """Write `model` as ONNX to `path` atomically, with Keras' own exporter (tf2onnx)."""
     ensure_called(model)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "model.onnx")
-        model.export(out, format="onnx", verbose=False)
-        with open(out, "rb") as f:
-            data = f.read()
-    atomic_write_bytes(path, lambda f: f.write(data))
+    atomic_write_path(path, lambda tmp: model.export(tmp, format="onnx", verbose=False))
 
 
 def backbone_onnx_path(cache_dir: str, namespace: str) -> str:
     return os.path.join(cache_dir, "onnx", f"{namespace}.onnx")
 
 
-def auto_runtime() -> str:
+def resolve_runtime(runtime: str) -> str:
+    """ "onnx" or "keras" for a setting of "auto", "onnx" or "keras"; ValueError otherwise."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"Unknown extraction runtime {runtime!r}; choose one of {RUNTIMES}.")
+    return _auto_runtime() if runtime == "auto" else runtime
+
+
+def _auto_runtime() -> str:
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -115,9 +115,7 @@ def feature_extractor(
     namespace names the backbone, preprocessing and weights digest: one converted file each.
     A conversion that fails falls back to Keras (slower, same features) with a warning.
     """
-    if runtime not in RUNTIMES:
-        raise ValueError(f"Unknown extraction runtime {runtime!r}; choose one of {RUNTIMES}.")
-    if (auto_runtime() if runtime == "auto" else runtime) == "keras":
+    if resolve_runtime(runtime) == "keras":
         return Extractor(feature_model.predict_on_batch, "keras", None)
     path = backbone_onnx_path(cache_dir, namespace)
     try:
@@ -130,4 +128,4 @@ def feature_extractor(
     def predict(x: np.ndarray) -> np.ndarray:
         return session.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
-    return Extractor(predict, "onnx", seconds, path)
+    return Extractor(predict, "onnx", seconds)

@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,21 @@ def atomic_write_bytes(path: str, write: Callable[[Any], None]) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_path(path: str, write: Callable[[str], None]) -> None:
+    """`write(tmp)` a file beside `path` with the same suffixes (Keras' savers pick the format
+    by them: ".keras", ".weights.h5", ".onnx"), then os.replace: readers never see halves."""
+    directory, name = os.path.split(path)
+    os.makedirs(directory or ".", exist_ok=True)
+    suffix = name[name.index(".") :] if "." in name else ""
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}{suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 class FeatureCache:

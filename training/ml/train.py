@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,15 +19,20 @@ from .backbones import (
     TEST_ONLY_WEIGHTS,
     BackboneSpec,
     backbone_info,
-    build_backbone,
+    build_feature_model,
     get_spec,
     preprocessing_info,
-    scaling_layer,
 )
 from .data import make_image_dataset, stratified_split
 from .evaluate import classification_metrics, find_doubts
-from .extractor import auto_runtime, backbone_onnx_path, feature_extractor
-from .features import FeatureCache, atomic_write_bytes, extract_features, weights_digest
+from .extractor import backbone_onnx_path, feature_extractor, resolve_runtime
+from .features import (
+    FeatureCache,
+    atomic_write_bytes,
+    atomic_write_path,
+    extract_features,
+    weights_digest,
+)
 from .head import build_head, fit_head, make_callbacks
 from .onnx_model import serving_onnx_write
 from .types import Sample, TrainingCancelled, TrainParams, TrainResult
@@ -72,18 +76,6 @@ def _check_inputs(samples: list[Sample], labels: list[str]) -> None:
 
 def _atomic_json(path: str, data: Any) -> None:
     atomic_write_bytes(path, lambda f: f.write(json.dumps(data, indent=1).encode()))
-
-
-def _save_model_atomic(model: Any, path: str) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}.keras")  # Keras wants the suffix
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _augmentation_layers(seed: int) -> list[Any]:
@@ -169,15 +161,8 @@ class _Checkpoints:
     def save(self, model: Any, epoch: int, extra: dict[str, Any]) -> None:
         if not self.dir:
             return
-        os.makedirs(self.dir, exist_ok=True)
         weights = f"finetune-e{epoch}.weights.h5"
-        tmp = os.path.join(self.dir, f".tmp-{uuid.uuid4().hex}.weights.h5")
-        try:
-            model.save_weights(tmp)
-            os.replace(tmp, os.path.join(self.dir, weights))
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write_path(os.path.join(self.dir, weights), model.save_weights)
         state = {"fingerprint": self.fingerprint, "epoch": epoch, "weights": weights, **extra}
         _atomic_json(os.path.join(self.dir, _STATE_FILE), state)
         for old in glob.glob(os.path.join(self.dir, "finetune-e*.weights.h5")):
@@ -244,12 +229,8 @@ def train(
     import keras
 
     keras.utils.set_random_seed(params.seed)
-    backbone = build_backbone(spec, backbone_weights)
-    backbone.trainable = False
-    scaling = scaling_layer(spec)
+    feature_model, backbone, scaling = build_feature_model(spec, backbone_weights)
     size = spec.input_size
-    feat_in = keras.Input((size, size, 3), name="image")
-    feature_model = keras.Model(feat_in, backbone(scaling(feat_in)), name="features")
     weights_id = _weights_id(spec, backbone_weights, params.seed)
     namespace = f"{spec.name}-p{PREPROCESSING_VERSION}-{size}-{weights_id}"
     cache = FeatureCache(cache_dir, namespace)
@@ -381,7 +362,7 @@ def train(
 
     emit({"phase": "saving"})
     model_path = os.path.join(out_dir, MODEL_FILENAME)
-    _save_model_atomic(serving, model_path)
+    atomic_write_path(model_path, serving.save)
     onnx_path = None
     if params.mode == "quick":  # fine-tuning changed the backbone: its cached form is stale
         onnx_path = _serving_onnx(
@@ -422,10 +403,7 @@ def _serving_onnx(
 ) -> str | None:
     """The serving model as ONNX from the converted backbone, when this worker converts
     backbones (else the serving side converts model.keras later, slower)."""
-    if (
-        not os.path.isfile(backbone_path)
-        or (auto_runtime() if runtime == "auto" else runtime) != "onnx"
-    ):
+    if resolve_runtime(runtime) != "onnx" or not os.path.isfile(backbone_path):
         return None
     kernel, bias = head[1].get_weights()
     try:
