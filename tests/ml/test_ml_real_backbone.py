@@ -40,6 +40,9 @@ def test_it_trains_with_the_real_mobilenet_v2_weights(tmp_path):
     probs = predictor.predict([Image.open(s.path) for s in fresh])
     assert result.metrics["val_accuracy"] == 1.0, result.timings
     assert probs.argmax(axis=1).tolist() == [0, 1, 2]
+    if result.extract_runtime != "onnx":  # GPU or jax/torch: the server converts at first use
+        assert result.onnx_path is None
+        return
     # The ONNX serving model (cached backbone + head, mirrored in-graph) predicts the same.
     import onnxruntime as ort
 

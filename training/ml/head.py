@@ -172,7 +172,8 @@ def fit_head(
         metrics=["accuracy"],
         # Batches per compiled call: a 1,280 x k layer's step is far cheaper than the Python
         # around it (5.7 s -> 3.7 s for 30 epochs of 4,900 features); progress still ticks.
-        steps_per_execution=HEAD_STEPS_PER_EXECUTION,
+        # Keras's PyTorch trainer accepts only 1.
+        steps_per_execution=1 if keras.backend.backend() == "torch" else HEAD_STEPS_PER_EXECUTION,
     )
     batches = math.ceil(len(x_train) / batch_size)
     cb = make_callbacks(

@@ -65,12 +65,19 @@ def serving_onnx_write(
     if tta:
         dim = int(kernel.shape[0])
         shape = const("aimaker_pair_shape", np.array([2, -1, dim], np.int64))
-        nodes += [
-            helper.make_node("Reshape", [features, shape], ["aimaker_pairs"]),
-            helper.make_node(
+        opset = next(o.version for o in backbone.opset_import if o.domain in ("", "ai.onnx"))
+        if opset >= 18:  # axes became an input (torch's exporter writes opset 18+)
+            mean = helper.make_node(
+                "ReduceMean",
+                ["aimaker_pairs", const("aimaker_mean_axes", np.array([0], np.int64))],
+                ["aimaker_mean"],
+                keepdims=0,
+            )
+        else:
+            mean = helper.make_node(
                 "ReduceMean", ["aimaker_pairs"], ["aimaker_mean"], axes=[0], keepdims=0
-            ),
-        ]  # fmt: skip
+            )
+        nodes += [helper.make_node("Reshape", [features, shape], ["aimaker_pairs"]), mean]
         pooled = "aimaker_mean"
     nodes += [
         helper.make_node(
