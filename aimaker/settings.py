@@ -405,8 +405,10 @@ AIMAKER_FEATURE_CACHE_DIR = Path(
 # Who runs the frozen backbone for feature extraction: auto (ONNX Runtime on a CPU-only
 # TensorFlow worker, about 1.8x faster; Keras on a GPU or another backend), onnx or keras.
 AIMAKER_EXTRACT_RUNTIME = os.environ.get("AIMAKER_EXTRACT_RUNTIME", "auto")
-AIMAKER_TRAINING_HEARTBEAT_SECONDS = 5
-AIMAKER_TRAINING_STALE_SECONDS = 30  # no heartbeat for this long: the worker is gone
+# Every background job (training runs, imports, collections, exports) beats this often; with no
+# beat for AIMAKER_JOB_STALE_SECONDS its worker is gone and the monitor fails it.
+AIMAKER_JOB_HEARTBEAT_SECONDS = 5
+AIMAKER_JOB_STALE_SECONDS = 30
 # Fair sharing of the training workers: runs queued or running at once.
 AIMAKER_MAX_ACTIVE_RUNS_PER_USER = env_int("AIMAKER_MAX_ACTIVE_RUNS_PER_USER", 3)
 AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT = env_int("AIMAKER_MAX_ACTIVE_RUNS_PER_PROJECT", 2)

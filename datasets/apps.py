@@ -9,8 +9,9 @@ class DatasetsConfig(AppConfig):
         from datasets import collect, panels, signals  # noqa: F401
         from datasets.uploads import sweep_stale
         from projects import panels as project_panels
-        from projects import snapshot, sweepers
+        from projects import snapshot
+        from projects.work import sweeper_register
 
         project_panels.register(panels.data_panel)
         snapshot.register(panels.data_snapshot)
-        sweepers.register(sweep_stale)  # abandoned ZIP uploads
+        sweeper_register(sweep_stale)  # abandoned ZIP uploads

@@ -9,7 +9,8 @@ class InferenceConfig(AppConfig):
         from inference import signals  # noqa: F401 - connects the receivers
         from inference.panels import project_panel
         from inference.services import predictions_prune
-        from projects import panels, sweepers
+        from projects import panels
+        from projects.work import sweeper_register
 
         panels.register(project_panel)
-        sweepers.register(predictions_prune)
+        sweeper_register(predictions_prune)

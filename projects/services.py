@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -18,9 +14,17 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from aimaker.db import db_heartbeat, db_retry, db_try
+from aimaker.db import db_try
 from projects.models import Job, Label, Project
 from projects.notify import notify_access_changed, notify_project
+from projects.work import (
+    LOST_AFTER,
+    Throttle,
+    rq_job_lost,
+    stale_cutoff,
+    work_enqueue,
+    work_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +182,10 @@ def label_delete(*, label: Label) -> None:
     label.delete()
 
 
-# --- Jobs ---------------------------------------------------------------------------------
+# --- Jobs (on the runtime in projects/work.py) --------------------------------------------
 
-STALE_AFTER = timedelta(seconds=60)
+LOST_MESSAGE = "This job was lost from the queue (was Redis restarted?). Start it again."
+STALE_MESSAGE = "The worker running this job stopped responding. Start it again."
 
 
 class JobCancelled(Exception):
@@ -223,8 +228,9 @@ def job_create(
     params: dict[str, Any] | None = None,
     total: int = 0,
     timeout: int | None = None,
+    args: tuple[Any, ...] = (),
 ) -> Job:
-    """Create the job row and enqueue `func(job_id)` once the transaction commits."""
+    """Create the job row and enqueue `func(job_id, *args)` once the transaction commits."""
     limit = Job._meta.get_field("title").max_length
     job = Job.objects.create(
         project=project,
@@ -234,22 +240,22 @@ def job_create(
         params=params or {},
         total=total,
     )
+    rq_job_id = f"aimaker-job-{job.pk}"
+
+    def fail(exc: Exception) -> None:
+        Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.FAILED,
+            error="The job could not be queued (the queue is unreachable). Try again.",
+            finished_at=timezone.now(),
+        )
 
     def enqueue() -> None:
-        try:
-            rq_job = django_rq.get_queue(queue).enqueue(
-                func, job.pk, job_id=f"aimaker-job-{job.pk}", job_timeout=timeout
-            )
-        except Exception:  # noqa: BLE001 - e.g. Redis down: end the row, never leave it queued
-            log.exception("could not enqueue job %s", job.pk)
-            Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-                status=Job.Status.FAILED,
-                error="The job could not be queued (the queue is unreachable). Try again.",
-                finished_at=timezone.now(),
-            )
-            job.refresh_from_db()
-        else:
-            Job.objects.filter(pk=job.pk).update(rq_job_id=rq_job.id)
+        if work_enqueue(
+            queue=queue, func=func, args=(job.pk, *args), rq_job_id=rq_job_id, fail=fail,
+            job_timeout=timeout,
+        ):  # fmt: skip
+            Job.objects.filter(pk=job.pk).update(rq_job_id=rq_job_id)
+        job.refresh_from_db()
         job_notify(job)
 
     transaction.on_commit(enqueue)
@@ -275,35 +281,16 @@ def job_cancel(*, job: Job) -> Job:
     return job
 
 
-# Rows are enqueued on commit, milliseconds after they are written: 20 s of grace is ample,
-# and a job or run lost with Redis is reported well within a minute (bench.faults).
-LOST_AFTER = timedelta(seconds=20)
-LOST_MESSAGE = "This job was lost from the queue (was Redis restarted?). Start it again."
-
-
-def rq_job_lost(rq_job_id: str, *, queue: str = "default") -> bool:
-    """True when the queue no longer knows this job: it can never run (e.g. Redis restarted
-    without persistence, or it was never enqueued)."""
-    from rq.job import Job as RQJob
-
-    if not rq_job_id:
-        return True
-    try:
-        return not RQJob.exists(rq_job_id, connection=django_rq.get_connection(queue))
-    except Exception:  # noqa: BLE001 - Redis down: we cannot tell, so do not fail anything
-        return False
-
-
 def jobs_fail_stale(*, project: Project | None = None) -> int:
     """Mark as failed the jobs that can never finish: running ones whose worker stopped
     sending heartbeats (killed), and queued ones the queue lost."""
-    now = timezone.now()
-    running = Job.objects.filter(status=Job.Status.RUNNING, updated_at__lt=now - STALE_AFTER)
-    queued = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=now - LOST_AFTER)
+    running = Job.objects.filter(status=Job.Status.RUNNING, updated_at__lt=stale_cutoff())
+    queued = Job.objects.filter(
+        status=Job.Status.QUEUED, created_at__lt=timezone.now() - LOST_AFTER
+    )
     if project is not None:
         running, queued = running.filter(project=project), queued.filter(project=project)
-    failures = [(job, "The worker running this job stopped responding. Start it again.")
-                for job in running]  # fmt: skip
+    failures = [(job, STALE_MESSAGE) for job in running]
     failures += [(job, LOST_MESSAGE) for job in queued if rq_job_lost(job.rq_job_id)]
     count = 0
     for job, error in failures:
@@ -325,8 +312,8 @@ class JobReporter:
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self._last_notify = 0.0
-        self._last_check = 0.0
+        self._notify = Throttle(self.NOTIFY_EVERY)
+        self._check = Throttle(self.CHECK_EVERY)
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         self.job.done = done
@@ -334,10 +321,8 @@ class JobReporter:
             self.job.total = total
         if message is not None:
             self.job.message = message[:500]
-        now = time.monotonic()
-        finished = self.job.total and done >= self.job.total
-        if now - self._last_notify >= self.NOTIFY_EVERY or finished:
-            self._last_notify = now
+        finished = bool(self.job.total) and done >= self.job.total
+        if self._notify.due(force=finished):
             self.job.updated_at = timezone.now()
             db_try(
                 lambda: Job.objects.filter(pk=self.job.pk).update(
@@ -352,53 +337,49 @@ class JobReporter:
         self.check_cancelled()
 
     def check_cancelled(self) -> None:
-        now = time.monotonic()
-        if now - self._last_check < self.CHECK_EVERY:
-            return
-        self._last_check = now
-        if db_try(Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists, False):
+        if self._check.due() and db_try(
+            Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists, False
+        ):
             raise JobCancelled()
-
-
-def _heartbeat(job_id: int, stop: threading.Event) -> None:
-    # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker.
-    db_heartbeat(
-        lambda: Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-            updated_at=timezone.now()
-        ),
-        every=15,
-        stop=stop,
-    )
 
 
 def job_run(*, job_id: int, work: Callable[[Job, JobReporter], dict[str, Any] | None]) -> Job:
     """Run `work` as the body of job `job_id`: marks it running, then succeeded, failed or
     cancelled. Errors end the job with a message; they never leave it running."""
-    started = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
     job = Job.objects.get(pk=job_id)
-    if not started:
-        return job  # cancelled before it started, or already run
-    job_notify(job)
-    stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(job_id, stop), daemon=True)
-    beat.start()
-    reporter = JobReporter(job)
-    try:
-        result = work(job, reporter)
+
+    def start() -> bool:
+        started = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.RUNNING, started_at=timezone.now()
+        )
+        job.refresh_from_db()
+        if started:
+            job_notify(job)
+        return bool(started)
+
+    def body() -> None:
+        result = work(job, JobReporter(job))
         job.status = Job.Status.SUCCEEDED
         job.result = result or {}
-    except JobCancelled:
-        job.status = Job.Status.CANCELLED
-        job.message = "Cancelled."
-    except Exception as exc:  # noqa: BLE001 - the row records every failure
-        log.exception("job %s failed", job_id)
+
+    def fail(exc: Exception) -> None:
+        if isinstance(exc, JobCancelled):
+            job.status, job.message = Job.Status.CANCELLED, "Cancelled."
+            return
+        log.exception("job %s failed", job_id, exc_info=exc)
         job.status = Job.Status.FAILED
         job.error = str(exc) or exc.__class__.__name__
-    finally:
-        stop.set()
-    job.finished_at = timezone.now()
-    db_retry(job.save)  # the outcome must reach the row, even across a database restart
-    job_notify(job)
+
+    def end() -> None:
+        job.finished_at = timezone.now()
+        job.save()
+
+    def beat() -> object:
+        # Keeps updated_at fresh while the work runs, so jobs_fail_stale spots a dead worker.
+        return Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+            updated_at=timezone.now()
+        )
+
+    if work_run(start=start, beat=beat, body=body, fail=fail, end=end):
+        job_notify(job)
     return job

@@ -7,8 +7,15 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         from projects import panels, snapshot
-        from training.services import training_snapshot
+        from projects.work import sweeper_register
+        from training.services import (
+            training_runs_fail_stale,
+            training_runs_sweep,
+            training_snapshot,
+        )
         from training.views import project_panel
 
         snapshot.register(training_snapshot)
         panels.register(project_panel)
+        sweeper_register(training_runs_fail_stale)
+        sweeper_register(training_runs_sweep)

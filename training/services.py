@@ -12,10 +12,8 @@ import logging
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +23,23 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from aimaker.db import db_heartbeat, db_retry, db_try
+from aimaker.db import db_retry, db_try
 from projects.models import Label, Project
 from projects.notify import notify_project
-from projects.services import LOST_AFTER, rq_job_lost
+from projects.work import (
+    LOST_AFTER,
+    Throttle,
+    rq_job_lost,
+    stale_cutoff,
+    work_dequeue,
+    work_enqueue,
+    work_run,
+)
 from training.ml.types import TrainParams
 from training.models import EpochMetric, TrainingRun
 
@@ -267,23 +273,25 @@ def _enqueue(run: TrainingRun) -> None:
     job_id = _rq_job_id(run)
     TrainingRun.objects.filter(pk=run.pk).update(rq_job_id=job_id)
     run.rq_job_id = job_id
-    try:
-        django_rq.get_queue(QUEUE).enqueue(
-            "training.jobs.train_run",
-            run.pk,
-            job_id=job_id,
-            job_timeout=settings.AIMAKER_TRAINING_JOB_TIMEOUT,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-        )
-    except Exception as exc:  # noqa: BLE001 - Redis down: fail the run, never leave it queued
-        log.exception("could not queue training run %s", run.pk)
+
+    def fail(exc: Exception) -> None:
         TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
             status=TrainingRun.Status.FAILED,
             error=f"Could not queue the run (the job queue is unavailable: {exc}). Retry it.",
             finished_at=timezone.now(),
         )
         run.refresh_from_db()
+
+    work_enqueue(
+        queue=QUEUE,
+        func="training.jobs.train_run",
+        args=(run.pk,),
+        rq_job_id=job_id,
+        fail=fail,
+        job_timeout=settings.AIMAKER_TRAINING_JOB_TIMEOUT,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
     training_run_notify(run)
 
 
@@ -416,10 +424,7 @@ def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
             status=TrainingRun.Status.CANCELLED, cancel_requested=True, finished_at=now
         )
         if updated:
-            try:
-                django_rq.get_queue(QUEUE).remove(run.rq_job_id or _rq_job_id(run))
-            except Exception:  # noqa: BLE001 - the job also checks the row before starting
-                log.warning("could not remove run %s from the queue", run.pk, exc_info=True)
+            work_dequeue(queue=QUEUE, rq_job_id=run.rq_job_id or _rq_job_id(run))
             run.refresh_from_db()
             training_run_notify(run)
             training_runs_dispatch()
@@ -431,13 +436,16 @@ def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
     return run
 
 
-def training_runs_fail_stale(
-    *, project: Project | None = None, stale_seconds: float | None = None
-) -> int:
+def training_runs_sweep() -> int:
+    """The monitor's tick: a waiting run whose turn came while a hook was missed goes now."""
+    training_runs_dispatch()
+    return 0  # dispatching cleans nothing up
+
+
+def training_runs_fail_stale(*, project: Project | None = None) -> int:
     """Mark as failed the runs that can never finish: running ones whose worker stopped
     sending heartbeats (killed, out of memory...), and queued ones the queue lost."""
-    seconds = settings.AIMAKER_TRAINING_STALE_SECONDS if stale_seconds is None else stale_seconds
-    cutoff = timezone.now() - timedelta(seconds=seconds)
+    cutoff = stale_cutoff()
     qs = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
     queued = TrainingRun.objects.filter(
         status=TrainingRun.Status.QUEUED, created_at__lt=timezone.now() - LOST_AFTER
@@ -461,7 +469,7 @@ def training_runs_fail_stale(
             pk=run.pk, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff
         ).update(
             status=TrainingRun.Status.FAILED,
-            error=STALE_MESSAGE.format(seconds=int(seconds)),
+            error=STALE_MESSAGE.format(seconds=settings.AIMAKER_JOB_STALE_SECONDS),
             finished_at=timezone.now(),
         )
         if updated:
@@ -492,8 +500,8 @@ class RunReporter:
         self.run = run
         self.on_flush = on_flush
         self.state: dict[str, Any] = {}
-        self._last_flush = 0.0
-        self._last_check = 0.0
+        self._flush = Throttle(self.NOTIFY_EVERY)
+        self._check = Throttle(self.CHECK_EVERY)
         self._stop = False
         self._pending_epochs: list[dict[str, Any]] = []
 
@@ -510,9 +518,8 @@ class RunReporter:
             self._save_epoch(event)
         elif event.get("event") == "resumed":
             self._copy_resumed_epochs()
-        now = time.monotonic()
-        if phase_changed or now - self._last_flush >= self.NOTIFY_EVERY:
-            self.flush()
+        if self._flush.due(force=phase_changed):
+            self._write()
 
     def _save_epoch(self, event: dict[str, Any]) -> None:
         stage = "finetune" if event.get("phase") == "finetuning" else "head"
@@ -540,7 +547,10 @@ class RunReporter:
         self._pending_epochs = training_run_epochs(run=self.run)
 
     def flush(self) -> None:
-        self._last_flush = time.monotonic()
+        self._flush.due(force=True)
+        self._write()
+
+    def _write(self) -> None:
         self.run.progress = dict(self.state)
         self.run.heartbeat_at = timezone.now()
         db_try(
@@ -560,25 +570,11 @@ class RunReporter:
             self.on_flush(training_run_state(run=self.run))
 
     def should_stop(self) -> bool:
-        now = time.monotonic()
-        if not self._stop and now - self._last_check >= self.CHECK_EVERY:
-            self._last_check = now
+        if not self._stop and self._check.due():
             self._stop = db_try(
                 TrainingRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists, False
             )
         return self._stop
-
-
-def _heartbeat(run_id: int, stop: threading.Event) -> None:
-    # Keeps heartbeat_at fresh while the run works, so training_runs_fail_stale spots a dead
-    # worker.
-    db_heartbeat(
-        lambda: TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        ),
-        every=settings.AIMAKER_TRAINING_HEARTBEAT_SECONDS,
-        stop=stop,
-    )
 
 
 def _root_run_id(run: TrainingRun) -> int:
@@ -700,105 +696,75 @@ def training_run_execute(
 
     Every outcome ends the run (succeeded, cancelled or failed with a message); never stuck."""
     training_runs_fail_stale()  # a worker starting is a good moment to clean up after a dead one
-    now = timezone.now()
-    started = TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
-        status=TrainingRun.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        phase="starting",
-        progress={},
-        worker_name=_worker_name(),
-    )
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
-    if not started:
-        return run  # cancelled while queued, or already run
-    training_run_notify(run)
-    stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(run_id, stop), daemon=True)
-    beat.start()
     reporter = RunReporter(run, on_progress)
-    t0 = time.monotonic()
-    workdir: Path | None = None
-    error = ""
-    try:
-        workdir = Path(tempfile.mkdtemp(prefix=f"aimaker-run-{run_id}-"))
-        from training import ml
 
-        params = ml.TrainParams.from_dict(run.params)
-        resume_dir = training_resume_dir(run=run) if params.mode == "finetune" else None
-        samples, image_ids = _local_samples(run, workdir, reporter)
-        t_fetch = time.monotonic() - t0
-        result = ml.train(
-            samples=samples,
-            labels=list(run.labels),
-            params=params,
-            backbone_weights=settings.AIMAKER_BACKBONE_WEIGHTS or None,
-            cache_dir=str(settings.AIMAKER_FEATURE_CACHE_DIR),
-            out_dir=str(workdir / "out"),
-            progress=reporter,
-            should_stop=reporter.should_stop,
-            resume_dir=str(resume_dir) if resume_dir else None,
-            extract_runtime=settings.AIMAKER_EXTRACT_RUNTIME,
+    def start() -> bool:
+        now = timezone.now()
+        started = TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
+            status=TrainingRun.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            phase="starting",
+            progress={},
+            worker_name=_worker_name(),
         )
-        reporter.flush()
-        _sync_history(run, result.history)
-        t_upload = time.monotonic()
-        run.metrics = {
-            **result.metrics,
-            "image_ids": image_ids,
-            "extract_images_per_s": result.extract_images_per_s,
-            "extract_runtime": result.extract_runtime,
-            "cache_hits": result.cache_hits,
-            "cache_misses": result.cache_misses,
-            "device": ml.device_info(),  # "NVIDIA H200 (141 GB) with jax", "CPU with torch"
-        }
-        run.timings = {**result.timings, "fetching": round(t_fetch, 3)}
-        prefix = _save_artifacts(run, result, workdir / "out")
-        run.timings["uploading"] = round(time.monotonic() - t_upload, 3)
-        run.timings["job_total"] = round(time.monotonic() - t0, 3)
-        run.artifact_prefix = prefix  # only once every file is in storage
-        run.best_val_accuracy = result.metrics.get("val_accuracy")
-        run.status = TrainingRun.Status.SUCCEEDED
-        run.phase = "done"
-        if resume_dir:
-            shutil.rmtree(resume_dir, ignore_errors=True)
-    except Exception as exc:  # noqa: BLE001 - every failure ends the run with a message
+        run.refresh_from_db()
+        if started:
+            training_run_notify(run)
+        return bool(started)
+
+    def beat() -> object:
+        # Keeps heartbeat_at fresh, so training_runs_fail_stale spots a dead worker.
+        return TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+
+    def body() -> None:
+        with tempfile.TemporaryDirectory(
+            prefix=f"aimaker-run-{run_id}-", ignore_cleanup_errors=True
+        ) as workdir:
+            _train_in(run, Path(workdir), reporter)
+
+    def fail(exc: Exception) -> None:
         from training.ml.types import BackboneUnavailable, TrainingCancelled
 
         if isinstance(exc, TrainingCancelled):
             run.status = TrainingRun.Status.CANCELLED
+            return
+        if isinstance(exc, BackboneUnavailable):
+            error = f"The pretrained backbone is unavailable: {exc}"
+        elif isinstance(exc, ValueError):
+            error = str(exc)
         else:
-            if isinstance(exc, BackboneUnavailable):
-                error = f"The pretrained backbone is unavailable: {exc}"
-            elif isinstance(exc, ValueError):
-                error = str(exc)
-            else:
-                log.exception("training run %s failed", run_id)
-                error = f"Training failed: {exc.__class__.__name__}: {exc}"
-            run.status = TrainingRun.Status.FAILED
-            run.error = error[:5000]
-    finally:
-        stop.set()
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    run.finished_at = timezone.now()
-    run.heartbeat_at = run.finished_at
-    close_old_connections()
-    # The run's outcome must reach the row, even across a database restart.
-    db_retry(lambda: TrainingRun.objects.filter(pk=run.pk).update(
-        status=run.status,
-        phase=run.phase,
-        progress=run.progress,
-        metrics=run.metrics,
-        timings=run.timings,
-        best_val_accuracy=run.best_val_accuracy,
-        artifact_prefix=run.artifact_prefix,
-        error=run.error,
-        finished_at=run.finished_at,
-        heartbeat_at=run.heartbeat_at,
-    ))  # fmt: skip
-    beat.join(timeout=2)
-    db_retry(run.refresh_from_db)
+            log.exception("training run %s failed", run_id, exc_info=exc)
+            error = f"Training failed: {exc.__class__.__name__}: {exc}"
+        run.status = TrainingRun.Status.FAILED
+        run.error = error[:5000]
+
+    def end() -> None:
+        run.finished_at = run.heartbeat_at = timezone.now()
+        TrainingRun.objects.filter(pk=run.pk).update(
+            **{
+                name: getattr(run, name)
+                for name in (
+                    "status",
+                    "phase",
+                    "progress",
+                    "metrics",
+                    "timings",
+                    "best_val_accuracy",
+                    "artifact_prefix",
+                    "error",
+                    "finished_at",
+                    "heartbeat_at",
+                )
+            }  # fmt: skip
+        )
+        run.refresh_from_db()
+
+    if not work_run(start=start, beat=beat, body=body, fail=fail, end=end):
+        return run  # cancelled while queued, or already run
     if run.status == TrainingRun.Status.SUCCEEDED:
         # Every succeeded run yields a model version (v1, v2, ...) the owner can publish.
         from inference.services import model_version_create_for_run, model_version_prepare_serving
@@ -811,6 +777,51 @@ def training_run_execute(
     training_run_notify(run)
     training_runs_dispatch()  # this owner's next run, if one waits
     return run
+
+
+def _train_in(run: TrainingRun, workdir: Path, reporter: RunReporter) -> None:
+    """Fetch, train, store: sets the run's metrics, timings and artifacts (not yet saved)."""
+    from training import ml
+
+    t0 = time.monotonic()
+    params = ml.TrainParams.from_dict(run.params)
+    resume_dir = training_resume_dir(run=run) if params.mode == "finetune" else None
+    samples, image_ids = _local_samples(run, workdir, reporter)
+    t_fetch = time.monotonic() - t0
+    result = ml.train(
+        samples=samples,
+        labels=list(run.labels),
+        params=params,
+        backbone_weights=settings.AIMAKER_BACKBONE_WEIGHTS or None,
+        cache_dir=str(settings.AIMAKER_FEATURE_CACHE_DIR),
+        out_dir=str(workdir / "out"),
+        progress=reporter,
+        should_stop=reporter.should_stop,
+        resume_dir=str(resume_dir) if resume_dir else None,
+        extract_runtime=settings.AIMAKER_EXTRACT_RUNTIME,
+    )
+    reporter.flush()
+    _sync_history(run, result.history)
+    t_upload = time.monotonic()
+    run.metrics = {
+        **result.metrics,
+        "image_ids": image_ids,
+        "extract_images_per_s": result.extract_images_per_s,
+        "extract_runtime": result.extract_runtime,
+        "cache_hits": result.cache_hits,
+        "cache_misses": result.cache_misses,
+        "device": ml.device_info(),  # "NVIDIA H200 (141 GB) with jax", "CPU with torch"
+    }
+    run.timings = {**result.timings, "fetching": round(t_fetch, 3)}
+    prefix = _save_artifacts(run, result, workdir / "out")
+    run.timings["uploading"] = round(time.monotonic() - t_upload, 3)
+    run.timings["job_total"] = round(time.monotonic() - t0, 3)
+    run.artifact_prefix = prefix  # only once every file is in storage
+    run.best_val_accuracy = result.metrics.get("val_accuracy")
+    run.status = TrainingRun.Status.SUCCEEDED
+    run.phase = "done"
+    if resume_dir:
+        shutil.rmtree(resume_dir, ignore_errors=True)
 
 
 def _sync_history(run: TrainingRun, history: list[dict[str, Any]]) -> None:

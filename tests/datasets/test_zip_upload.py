@@ -102,7 +102,7 @@ def test_it_sweeps_abandoned_uploads_on_a_timer(owner_client, project):
     import os
     import time
 
-    from training.monitor import monitor_once
+    from projects.work import monitor_once
 
     old, fresh = uploads_dir() / f"p{project.pk}-{'a' * 32}.zip", uploads_dir() / "p1-new.zip"
     dead_part = uploads_dir() / f"p{project.pk}-{'b' * 32}.zip.part"

@@ -5,7 +5,7 @@ from django.core.files.storage import default_storage
 
 from inference import services
 from inference.models import Prediction
-from training.monitor import monitor_once
+from projects.work import monitor_once
 
 from .conftest import colour_jpeg
 

@@ -32,7 +32,7 @@ def test_it_fails_a_job_that_could_not_be_queued_instead_of_leaving_it_queued(
     def unreachable(name):
         raise ConnectionError("Error 111 connecting to redis")
 
-    monkeypatch.setattr("projects.services.django_rq.get_queue", unreachable)
+    monkeypatch.setattr("django_rq.get_queue", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
         job = job_create(
             project=project, user=owner, kind=Job.Kind.DEMO, title="Demo",

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from projects.snapshot import project_snapshot
+from projects.work import monitor_once
 from tests.training.conftest import make_run
 from training.models import EpochMetric
-from training.monitor import monitor_once
 from training.services import training_runs_fail_stale
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_the_snapshot_carries_runs_and_their_epochs(project):
 def test_the_monitor_loop_checks_until_stopped(project):
     import threading
 
-    from training.monitor import monitor_loop
+    from projects.work import monitor_loop
 
     run = make_run(project, status="running", heartbeat_at=timezone.now() - timedelta(hours=1))
     stop = threading.Event()

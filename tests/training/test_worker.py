@@ -129,7 +129,7 @@ async def test_it_fails_the_run_of_a_killed_worker(
         killed_at = time.monotonic()
         # Within the stale window the run still looks alive...
         assert await sync_to_async(training_runs_fail_stale)() == 0
-        settings.AIMAKER_TRAINING_STALE_SECONDS = 1  # ...then its heartbeat is stale.
+        settings.AIMAKER_JOB_STALE_SECONDS = 1  # ...then its heartbeat is stale.
         await sync_to_async(time.sleep)(1.5)
         assert await sync_to_async(training_runs_fail_stale)() == 1
         events = await receive_until(comm, is_run("failed"), timeout=10)

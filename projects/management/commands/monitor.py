@@ -1,15 +1,16 @@
-"""`python manage.py monitor`: marks training runs of dead workers failed, every few seconds."""
+"""`python manage.py monitor`: runs every app's sweepers (dead workers' runs and jobs, lost
+queue entries, abandoned uploads, old predictions) every few seconds."""
 
 import signal
 import threading
 
 from django.core.management.base import BaseCommand
 
-from training.monitor import CHECK_EVERY, monitor_loop
+from projects.work import CHECK_EVERY, monitor_loop
 
 
 class Command(BaseCommand):
-    help = "Watch training heartbeats and fail the runs of dead workers (until Ctrl-C)."
+    help = "Fail the runs and jobs of dead workers and clean up, every few seconds (until Ctrl-C)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--every", type=float, default=CHECK_EVERY, help="seconds")
