@@ -20,10 +20,18 @@ def rerun_predictions(job_id: int) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@bind_job("version_id")
-def export_build(version_id: int, fmt: str) -> str | None:
+@bind_job("job_id")
+def export_build(job_id: int) -> None:
     """Build one export ZIP into storage (queued by the first download request)."""
-    version = ModelVersion.objects.select_related("run", "project").filter(pk=version_id).first()
-    if version is None:
-        return None  # deleted meanwhile
-    return services.export_build(version=version, fmt=fmt)
+
+    def work(job: Job, reporter: JobReporter) -> dict[str, Any]:
+        version = ModelVersion.objects.select_related("run", "project")
+        version = version.filter(pk=job.params["version_id"]).first()
+        if version is None:
+            raise ValueError("This version was deleted.")
+        reporter.progress(0, 1, "Building")
+        name = services.export_build(version=version, fmt=job.params["fmt"])
+        reporter.progress(1, 1, "Ready to download")
+        return {"file": name}
+
+    job_run(job_id=job_id, work=work)

@@ -631,8 +631,17 @@ def export_ready(*, version: ModelVersion, fmt: str) -> bool:
         return False
 
 
-def export_request(*, version: ModelVersion, fmt: str) -> str | None:
-    """The storage name of a built export, or None after queueing its build (once).
+def _export_jobs(*, version: ModelVersion, fmt: str) -> Any:
+    return Job.objects.filter(
+        project_id=version.project_id,
+        kind=Job.Kind.MODEL_EXPORT,
+        params__version_id=version.pk,
+        params__fmt=fmt,
+    ).order_by("-pk")
+
+
+def export_request(*, version: ModelVersion, fmt: str, user: User | None = None) -> str | None:
+    """The storage name of a built export, or None after queueing its build (a job row, once).
 
     Raises ValidationError when the last build failed (asking again retries) or the queue is
     unavailable, so the waiting page never waits forever."""
@@ -642,32 +651,39 @@ def export_request(*, version: ModelVersion, fmt: str) -> str | None:
         raise ValidationError(f"Unknown export format {fmt!r}.")
     if export_ready(version=version, fmt=fmt):
         return export_name(version=version, fmt=fmt)
-    import django_rq
-    from redis.exceptions import RedisError
-
-    # A fixed RQ job id: asking again while it builds does not queue it twice.
-    job_id = f"aimaker-export-{version.pk}-{fmt}"
-    try:
-        queue = django_rq.get_queue("default")
-        existing = queue.fetch_job(job_id)
-        status = existing.get_status(refresh=True) if existing is not None else None
-        if status in ("queued", "started", "deferred", "scheduled"):
+    with transaction.atomic():
+        # One build per export at a time: concurrent requests wait here for each other.
+        ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        latest = _export_jobs(version=version, fmt=fmt).first()
+        if latest is not None and latest.is_active:
             return None
-        if status == "failed":
-            existing.delete()  # forget it: the next request builds it again
-            raise ValidationError(
-                f"Building the {FORMATS[fmt]} export of {version.name} failed. Try again, or "
-                "pick another format."
+        failed = latest is not None and latest.status == Job.Status.FAILED
+        if failed and not latest.params.get("reported"):
+            # Said once; the next request builds it again.
+            Job.objects.filter(pk=latest.pk).update(params={**latest.params, "reported": True})
+        else:
+            latest = job_create(
+                project=version.project,
+                user=user,
+                kind=Job.Kind.MODEL_EXPORT,
+                title=f"{FORMATS[fmt]} export of {version.name}",
+                func="inference.jobs.export_build",
+                params={"version_id": version.pk, "fmt": fmt},
+                total=1,
+                timeout=1800,
             )
-        queue.enqueue(
-            "inference.jobs.export_build", version.pk, fmt, job_id=job_id, job_timeout=1800
-        )
-    except RedisError:
-        log.warning("could not queue the export of version %s", version.pk, exc_info=True)
+    latest.refresh_from_db()  # queued on commit: failed now when the queue is unreachable
+    if latest.status != Job.Status.FAILED:
+        return None
+    if latest.started_at is None:
+        Job.objects.filter(pk=latest.pk).update(params={**latest.params, "reported": True})
         raise ValidationError(
             "The job queue is unavailable, so the export cannot be built now. Try again later."
-        ) from None
-    return None
+        )
+    raise ValidationError(
+        f"Building the {FORMATS[fmt]} export of {version.name} failed. Try again, or pick another "
+        "format."
+    )
 
 
 def exports_delete(*, version: ModelVersion) -> None:

@@ -89,7 +89,7 @@ def export(request: HttpRequest, pk: int, number: int, fmt: str) -> HttpResponse
         raise Http404("No such export format.")
     polling = request.GET.get("state") == "1"  # the waiting page asks whether it is ready
     try:
-        name = services.export_request(version=version, fmt=fmt)
+        name = services.export_request(version=version, fmt=fmt, user=request.user)
     except ValidationError as exc:
         if polling:
             return JsonResponse({"state": "failed", "message": exc.messages[0]})

@@ -94,6 +94,7 @@ class Job(models.Model):
         COLLECT = "collect", "Web collection"
         RERUN = "rerun", "Prediction re-run"
         EXPORT = "export", "Dataset export"
+        MODEL_EXPORT = "model_export", "Model export"
 
     Status = WorkStatus
     ACTIVE = (Status.QUEUED, Status.RUNNING)

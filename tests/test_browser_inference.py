@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from inference.models import DefaultSwitch, PersonalToken, Prediction
+from projects.models import Job
 from tests.inference.conftest import (  # noqa: F401 - fixtures shared with tests/inference
     _inference_settings,
     ai,
@@ -90,7 +91,8 @@ def test_its_export_page_ends_downloaded_with_a_download_again_link(
     page.goto(url)
     assert page.is_visible("#export-building") and not page.is_visible("#export-ready")
     with page.expect_download(timeout=30_000) as download:
-        jobs.export_build(version.pk, "keras")
+        job = Job.objects.get(kind=Job.Kind.MODEL_EXPORT, params__version_id=version.pk)
+        jobs.export_build(job.pk)
     assert download.value.suggested_filename == "colours-v1-keras.zip"
     page.wait_for_selector("#export-ready:has-text('Downloaded Keras')")
     assert not page.is_visible("#export-building") and page.url == url

@@ -12,6 +12,7 @@ from PIL import Image
 
 from inference import jobs, services, serving
 from inference.models import ModelVersion
+from projects.models import Job
 from tests.conftest import S3_TESTS
 
 from .conftest import colour_jpeg
@@ -83,15 +84,17 @@ def test_it_exports_onnx(published, tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-3)
 
 
+def _export_job(version, fmt):
+    return Job.objects.filter(kind=Job.Kind.MODEL_EXPORT, params__version_id=version.pk,
+                              params__fmt=fmt).latest("pk")  # fmt: skip
+
+
 def test_it_builds_lazily_in_the_background_then_downloads(
     owner_client, published, ai, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
 
     class Queue:
-        def fetch_job(self, job_id):
-            return None
-
         def enqueue(self, func, *args, **kwargs):
             queued.append((func, args, kwargs["job_id"]))
 
@@ -102,9 +105,13 @@ def test_it_builds_lazily_in_the_background_then_downloads(
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.get(url)
     assert response.status_code == 202 and b"Preparing" in response.content
-    assert queued == [("inference.jobs.export_build", (published.pk, "keras"),
-                       f"aimaker-export-{published.pk}-keras")]  # fmt: skip
-    jobs.export_build(published.pk, "keras")  # what the worker runs
+    job = _export_job(published, "keras")  # a row of its own, shown with the project's jobs
+    assert job.status == Job.Status.QUEUED and job.title == "Keras 3 (.keras) export of v1"
+    assert queued == [("inference.jobs.export_build", (job.pk,), f"aimaker-job-{job.pk}")]
+    assert owner_client.get(url).status_code == 202 and len(queued) == 1  # not queued twice
+    jobs.export_build(job.pk)  # what the worker runs
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.done == job.total == 1
     response = owner_client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
@@ -115,29 +122,18 @@ def test_it_builds_lazily_in_the_background_then_downloads(
 
 
 def test_its_waiting_page_ends_in_a_downloaded_state_not_a_spinner(
-    owner_client, published, ai, monkeypatch
+    owner_client, published, ai, monkeypatch, django_capture_on_commit_callbacks
 ):
     import django_rq
 
-    failed = []
-
-    class FailedJob:
-        def get_status(self, refresh=True):
-            return "failed"
-
-        def delete(self):
-            pass
-
     class Queue:
-        def fetch_job(self, job_id):
-            return FailedJob() if failed else None
-
         def enqueue(self, func, *args, **kwargs):
             pass
 
     monkeypatch.setattr(django_rq, "get_queue", lambda name: Queue())
     url = reverse("inference:export", args=[ai.pk, 1, "keras"])
-    page = owner_client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = owner_client.get(url)
     body = page.content.decode()
     assert page.status_code == 202
     # It polls, then says "Downloaded" with a way to download again; no endless reloads
@@ -146,45 +142,51 @@ def test_its_waiting_page_ends_in_a_downloaded_state_not_a_spinner(
     assert f'id="download-again" href="{url}"' in body and "colours-v1-keras.zip" in body
     assert '<noscript><meta http-equiv="refresh"' in body
     assert owner_client.get(url + "?state=1").json() == {"state": "building"}
-    jobs.export_build(published.pk, "keras")  # what the worker runs
+    jobs.export_build(_export_job(published, "keras").pk)  # what the worker runs
     assert owner_client.get(url + "?state=1").json() == {"state": "ready"}
     assert owner_client.get(url)["Content-Disposition"].startswith("attachment")
     other = reverse("inference:export", args=[ai.pk, 1, "onnx"])
-    failed.append(True)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.get(other + "?state=1").json() == {"state": "building"}
+    monkeypatch.setattr(services, "export_build", broken_build)
+    jobs.export_build(_export_job(published, "onnx").pk)  # the worker's build fails
     answer = owner_client.get(other + "?state=1").json()
     assert answer["state"] == "failed" and "failed" in answer["message"]
 
 
+def broken_build(*, version, fmt):
+    raise RuntimeError("converter crashed")
+
+
 def test_it_says_when_a_background_build_failed_instead_of_waiting_forever(
-    owner_client, published, ai, monkeypatch
+    owner_client, published, ai, monkeypatch, django_capture_on_commit_callbacks
 ):
     import django_rq
 
-    deleted, queued = [], []
-
-    class FailedJob:
-        def get_status(self, refresh=True):
-            return "failed"
-
-        def delete(self):
-            deleted.append(True)
+    queued = []
 
     class Queue:
-        def fetch_job(self, job_id):
-            return None if deleted else FailedJob()
-
         def enqueue(self, func, *args, **kwargs):
             queued.append(func)
 
     monkeypatch.setattr(django_rq, "get_queue", lambda name: Queue())
     url = reverse("inference:export", args=[ai.pk, 1, "tflite"])
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.get(url)
+    monkeypatch.setattr(services, "export_build", broken_build)
+    jobs.export_build(_export_job(published, "tflite").pk)  # the worker's build fails
+    assert _export_job(published, "tflite").status == Job.Status.FAILED
+    queued.clear()
     response = owner_client.get(url, follow=True)
     assert response.redirect_chain and response.status_code == 200
     assert b"export of v1 failed" in response.content and not queued
     # The failed build is forgotten: asking again builds it again.
-    assert owner_client.get(url).status_code == 202 and queued
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.get(url).status_code == 202
+    assert queued
 
 
+@pytest.mark.django_db(transaction=True)  # queued on commit, as in production
 def test_it_explains_an_unavailable_queue_instead_of_a_500(owner_client, published, ai,
                                                           monkeypatch):  # fmt: skip
     import django_rq
