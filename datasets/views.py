@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aimaker.http import wants_json
 from datasets import services
 from datasets.archive import ArchiveRejected
 from datasets.forms import ImagesActionForm, ZipPlanForm, parse_id
@@ -296,10 +297,6 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 @csrf_exempt  # the CSRF check runs in _zip_upload, after our upload handler is installed
 @require_POST
 def zip_upload(request: HttpRequest, pk: int) -> HttpResponse:
@@ -312,7 +309,7 @@ def zip_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @csrf_protect
 def _zip_upload(request: HttpRequest, project: Project, handler: ArchiveUploadHandler):
     def fail(message: str) -> HttpResponse:
-        if _wants_json(request):
+        if wants_json(request):
             return _json_error(message)
         messages.error(request, message)
         return redirect("datasets:upload", pk=project.pk)
@@ -339,7 +336,7 @@ def _zip_upload(request: HttpRequest, project: Project, handler: ArchiveUploadHa
         return fail(f"“{stored.name}” contains no images we can import.")
     url = reverse("datasets:zip_plan", args=[project.pk, stored.token])
     url += "?" + urlencode({"name": Path(stored.name or "archive.zip").name[:200]})
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"plan_url": url, "images": plan.image_count})
     return redirect(url)
 

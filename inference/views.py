@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from aimaker.http import wants_json
 from inference import services
 from inference.export import FORMATS
 from inference.forms import PredictForm, RerunForm, SetDefaultForm, TokenForm
@@ -116,10 +117,6 @@ def export(request: HttpRequest, pk: int, number: int, fmt: str) -> HttpResponse
     )
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def predict(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_viewer(request, pk)
     is_owner = request.user == project.owner
@@ -154,7 +151,7 @@ def predict(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except services.PredictionError as exc:
                 error, status = exc.message, exc.status
-        if _wants_json(request):
+        if wants_json(request):
             if error:
                 return JsonResponse({"error": error}, status=status)
             return JsonResponse(outcome.as_dict())

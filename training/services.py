@@ -40,13 +40,13 @@ from projects.work import (
     work_enqueue,
     work_run,
 )
+from training.ml import TEST_ONLY_WEIGHTS
 from training.ml.types import TrainParams
 from training.models import EpochMetric, TrainingRun
 
 log = logging.getLogger(__name__)
 
 QUEUE = "training"
-TEST_ONLY_WEIGHTS = "random:test-only"  # = training.ml.TEST_ONLY_WEIGHTS, without importing numpy
 ARTIFACT_FILES = ("model.keras", "labels.json", "preprocessing.json", "metrics.json", "run.json")
 STALE_MESSAGE = (
     "The training worker stopped (killed or out of memory) and sent no heartbeat for {seconds} s. "
