@@ -25,8 +25,8 @@ def export_build(job_id: int) -> None:
     """Build one export ZIP into storage (queued by the first download request)."""
 
     def work(job: Job, reporter: JobReporter) -> dict[str, Any]:
-        version = ModelVersion.objects.select_related("run", "project")
-        version = version.filter(pk=job.params["version_id"]).first()
+        versions = ModelVersion.objects.select_related("run", "project")
+        version = versions.filter(pk=job.params["version_id"]).first()
         if version is None:
             raise ValueError("This version was deleted.")
         reporter.progress(0, 1, "Building")

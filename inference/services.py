@@ -657,11 +657,12 @@ def export_request(*, version: ModelVersion, fmt: str, user: User | None = None)
         latest = _export_jobs(version=version, fmt=fmt).first()
         if latest is not None and latest.is_active:
             return None
-        failed = latest is not None and latest.status == Job.Status.FAILED
-        if failed and not latest.params.get("reported"):
-            # Said once; the next request builds it again.
-            Job.objects.filter(pk=latest.pk).update(params={**latest.params, "reported": True})
-        else:
+        unreported_failure = (
+            latest is not None
+            and latest.status == Job.Status.FAILED
+            and not latest.params.get("reported")
+        )
+        if not unreported_failure:
             latest = job_create(
                 project=version.project,
                 user=user,
@@ -675,8 +676,9 @@ def export_request(*, version: ModelVersion, fmt: str, user: User | None = None)
     latest.refresh_from_db()  # queued on commit: failed now when the queue is unreachable
     if latest.status != Job.Status.FAILED:
         return None
+    # A failure is said once; the next request builds the export again.
+    Job.objects.filter(pk=latest.pk).update(params={**latest.params, "reported": True})
     if latest.started_at is None:
-        Job.objects.filter(pk=latest.pk).update(params={**latest.params, "reported": True})
         raise ValidationError(
             "The job queue is unavailable, so the export cannot be built now. Try again later."
         )

@@ -228,9 +228,8 @@ def job_create(
     params: dict[str, Any] | None = None,
     total: int = 0,
     timeout: int | None = None,
-    args: tuple[Any, ...] = (),
 ) -> Job:
-    """Create the job row and enqueue `func(job_id, *args)` once the transaction commits."""
+    """Create the job row and enqueue `func(job_id)` once the transaction commits."""
     limit = Job._meta.get_field("title").max_length
     job = Job.objects.create(
         project=project,
@@ -251,7 +250,7 @@ def job_create(
 
     def enqueue() -> None:
         if work_enqueue(
-            queue=queue, func=func, args=(job.pk, *args), rq_job_id=rq_job_id, fail=fail,
+            queue=queue, func=func, args=(job.pk,), rq_job_id=rq_job_id, fail=fail,
             job_timeout=timeout,
         ):  # fmt: skip
             Job.objects.filter(pk=job.pk).update(rq_job_id=rq_job_id)

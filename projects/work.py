@@ -18,7 +18,7 @@ from typing import Any
 
 import django_rq
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 from django.utils import timezone
 
 from aimaker.db import db_heartbeat, db_retry
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 # and a job or run lost with Redis is reported well within a minute (bench.faults).
 LOST_AFTER = timedelta(seconds=20)
 CHECK_EVERY = 10.0  # monitor ticks; with a 30 s stale window a dead worker shows within ~40 s
-QUEUE_UNREACHABLE = "the job queue is unavailable"
 
 
 # --- Enqueueing ---------------------------------------------------------------------------
@@ -53,11 +52,6 @@ def work_enqueue(
         fail(exc)
         return False
     return True
-
-
-def work_enqueue_on_commit(**kwargs: Any) -> None:
-    """work_enqueue once the current transaction commits (the worker must see the row)."""
-    transaction.on_commit(lambda: work_enqueue(**kwargs))
 
 
 def rq_job_lost(rq_job_id: str, *, queue: str = "default") -> bool:
