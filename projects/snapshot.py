@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from projects.models import Job, Project
-from projects.services import job_event, jobs_fail_stale
+from projects.services import job_event
 
 Contributor = Callable[[Project], dict[str, Any]]
 _contributors: list[Contributor] = []
@@ -19,7 +19,6 @@ def register(contributor: Contributor) -> Contributor:
 
 
 def project_snapshot(project: Project) -> dict[str, Any]:
-    jobs_fail_stale(project=project)
     recent = list(project.jobs.filter(status__in=Job.ACTIVE)) + list(
         project.jobs.exclude(status__in=Job.ACTIVE)[:5]
     )

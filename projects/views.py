@@ -42,7 +42,6 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **panels_context(request, project),
         }
         return render(request, "projects/project_visitor.html", context)
-    services.jobs_fail_stale(project=project)
     context = {
         "project": project,
         "is_owner": is_owner,

@@ -236,7 +236,6 @@ def training_run_notify(run: TrainingRun) -> None:
 
 def training_snapshot(project: Project) -> dict[str, Any]:
     """Websocket snapshot part: active runs + the latest few, with their curves."""
-    training_runs_fail_stale(project=project)
     runs_qs = project.runs.defer("snapshot", "metrics")  # both can be large
     active = list(runs_qs.filter(status__in=TrainingRun.ACTIVE))
     recent = list(runs_qs.exclude(status__in=TrainingRun.ACTIVE)[:5])

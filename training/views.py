@@ -29,7 +29,6 @@ HISTORY_LIMIT = 50
 
 def project_panel(request: HttpRequest, project: Project) -> dict[str, Any]:
     """Context of the "3. Train" card on the project page."""
-    services.training_runs_fail_stale(project=project)
     latest = project.runs.defer("snapshot", "metrics").first()
     return {
         "training_latest": latest,
@@ -152,7 +151,6 @@ def _evaluation(run: TrainingRun) -> dict[str, Any] | None:
 
 def run_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     project = get_project_for_viewer(request, pk)
-    services.training_runs_fail_stale(project=project)
     run = _run(project, number)
     is_owner = request.user == project.owner
     state = services.training_run_state(run=run)
@@ -196,7 +194,6 @@ def run_retry(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 def history(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_viewer(request, pk)
-    services.training_runs_fail_stale(project=project)
     runs = list(
         project.runs.select_related("retry_of")
         .defer("snapshot", "metrics", "retry_of__snapshot", "retry_of__metrics")
