@@ -89,7 +89,6 @@ class VersionList(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
         project = _viewable(self.request, self.kwargs["pk"])
-        services.model_versions_sync(project=project)
         return project.model_versions.select_related("run").order_by("-number")
 
 
@@ -98,7 +97,6 @@ class VersionDetail(generics.RetrieveAPIView):
 
     def get_object(self) -> ModelVersion:
         project = _viewable(self.request, self.kwargs["pk"])
-        services.model_versions_sync(project=project)
         return get_object_or_404(
             project.model_versions.select_related("run"), number=self.kwargs["number"]
         )
@@ -191,7 +189,6 @@ class RunDetail(generics.RetrieveAPIView):
 
     def get_object(self) -> TrainingRun:
         project = _viewable(self.request, self.kwargs["pk"])
-        services.model_versions_sync(project=project)
         return get_object_or_404(project.runs, number=self.kwargs["number"])
 
 

@@ -101,23 +101,23 @@ def model_version_prepare_serving(*, version: ModelVersion) -> bool:
     return True
 
 
-def model_versions_sync(*, project: Project) -> None:
-    """Create the versions of succeeded runs that have none yet (in run order), so versions
-    never depend on who finished the run."""
+def model_versions_sweep() -> int:
+    """Monitor backstop: the versions of succeeded runs whose worker died before it made them
+    (in run order). Returns how many it made."""
     missing = TrainingRun.objects.filter(
-        project=project, status=TrainingRun.Status.SUCCEEDED, model_version__isnull=True
+        status=TrainingRun.Status.SUCCEEDED, model_version__isnull=True
     ).exclude(artifact_prefix="")
-    for run in missing.order_by("finished_at", "number"):
-        model_version_create_for_run(run=run)
+    return sum(
+        model_version_create_for_run(run=run) is not None
+        for run in missing.order_by("finished_at", "number")
+    )
 
 
 def model_versions_list(*, project: Project) -> list[ModelVersion]:
-    model_versions_sync(project=project)
     return list(project.model_versions.select_related("run").order_by("-number"))
 
 
 def model_version_default(*, project: Project) -> ModelVersion | None:
-    model_versions_sync(project=project)
     return project.model_versions.select_related("run").filter(is_default=True).first()
 
 
@@ -126,11 +126,7 @@ def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersio
     Raises NoModelVersion with a message that says what exists."""
     qs = project.model_versions.select_related("run")
     if ref is None or ref == "" or ref == "default":
-        # The hot path of every prediction: a default exists, and syncing cannot change it.
         version = qs.filter(is_default=True).first()
-        if version is None:
-            model_versions_sync(project=project)
-            version = qs.filter(is_default=True).first()
         if version is None:
             if qs.exists():
                 raise NoModelVersion(
@@ -138,7 +134,6 @@ def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersio
                 )
             raise NoModelVersion("This AI has no trained model yet: train it first.")
         return version
-    model_versions_sync(project=project)
     if ref == "latest":
         version = qs.order_by("-number").first()
         if version is None:

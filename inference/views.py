@@ -23,7 +23,6 @@ from projects.models import Project
 
 
 def _version(project: Project, number: int) -> ModelVersion:
-    services.model_versions_sync(project=project)
     return get_object_or_404(
         ModelVersion.objects.select_related("run", "project"), project=project, number=number
     )

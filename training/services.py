@@ -43,6 +43,7 @@ from projects.work import (
 from training.ml import TEST_ONLY_WEIGHTS
 from training.ml.types import TrainParams
 from training.models import EpochMetric, TrainingRun
+from training.signals import run_announced, run_succeeded
 
 log = logging.getLogger(__name__)
 
@@ -765,13 +766,9 @@ def training_run_execute(
     if not work_run(start=start, beat=beat, body=body, fail=fail, end=end):
         return run  # cancelled while queued, or already run
     if run.status == TrainingRun.Status.SUCCEEDED:
-        # Every succeeded run yields a model version (v1, v2, ...) the owner can publish.
-        from inference.services import model_version_create_for_run, model_version_prepare_serving
-
-        version = model_version_create_for_run(run=run)
+        run_succeeded.send(sender=TrainingRun, run=run)  # e.g. its model version (v1, v2...)
         training_run_notify(run)  # the page hears "succeeded" first; then the slow part
-        if version is not None:  # its ONNX form now, not on the first visitor's prediction
-            model_version_prepare_serving(version=version)
+        run_announced.send(sender=TrainingRun, run=run)
         return run
     training_run_notify(run)
     training_runs_dispatch()  # this owner's next run, if one waits

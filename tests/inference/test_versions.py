@@ -1,4 +1,5 @@
-"""Versions: created for succeeded runs (also lazily), the default switch and its audit."""
+"""Versions: created for succeeded runs (by the worker, or the monitor as backstop), the default
+switch and its audit."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -7,7 +8,9 @@ from django.utils import timezone
 
 from inference import services
 from inference.models import DefaultSwitch, ModelVersion
+from projects.work import monitor_once
 from training.models import TrainingRun
+from training.signals import run_announced, run_succeeded
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +24,38 @@ def test_it_numbers_versions_per_project_and_is_idempotent(ai, public_ai, make_v
     assert ModelVersion.objects.filter(project=ai).count() == 2
 
 
-def test_it_creates_missing_versions_lazily_when_listing(ai, make_version):
+def test_the_monitor_makes_the_versions_a_dead_worker_did_not(ai, make_version):
     v1 = make_version(ai)
     run = TrainingRun.objects.create(
         project=ai, number=7, status=TrainingRun.Status.SUCCEEDED, labels=v1.labels,
         artifact_prefix=v1.run.artifact_prefix, finished_at=timezone.now(),
     )  # fmt: skip
     TrainingRun.objects.create(project=ai, number=8, status=TrainingRun.Status.FAILED)
+    assert [v.number for v in services.model_versions_list(project=ai)] == [1]  # reads only read
+    assert monitor_once() == 1
     versions = services.model_versions_list(project=ai)
     assert [v.number for v in versions] == [2, 1]
     assert versions[0].run == run
+    assert monitor_once() == 0
+
+
+def test_a_run_that_succeeds_in_the_worker_yields_its_version_before_the_page_hears(ai):
+    heard = []
+    run = TrainingRun.objects.create(
+        project=ai, number=1, status=TrainingRun.Status.SUCCEEDED, labels=["a", "b"],
+        artifact_prefix="runs/x", finished_at=timezone.now(),
+    )  # fmt: skip
+
+    def on_announced(sender, run, **kwargs):
+        heard.append(ModelVersion.objects.filter(run=run).values_list("number", flat=True)[0])
+
+    run_announced.connect(on_announced, sender=TrainingRun)
+    try:
+        run_succeeded.send(sender=TrainingRun, run=run)
+        run_announced.send(sender=TrainingRun, run=run)
+    finally:
+        run_announced.disconnect(on_announced, sender=TrainingRun)
+    assert heard == [1]
 
 
 def test_it_ignores_runs_that_did_not_succeed(ai):
