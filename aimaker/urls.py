@@ -16,7 +16,7 @@ urlpatterns = [
     path("projects/<int:pk>/data/", include("datasets.urls")),
     path("projects/<int:pk>/training/", include("training.urls")),
     path("projects/<int:pk>/models/", include("inference.urls")),
-    path("api/v1/", include("inference.api_urls")),
+    path("api/v1/", include("aimaker.api_urls")),
     path("settings/tokens/", include("inference.token_urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -138,6 +138,28 @@ def other_client(owner, other):
 
 
 @pytest.fixture
+def owner_api(owner):
+    """A script of the owner's, with a bearer token."""
+    from django.test import Client
+
+    from inference import services
+
+    _token, secret = services.token_create(user=owner, name="script")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.fixture
+def other_api(other):
+    """Another user's script: must get 404 for the owner's private things."""
+    from django.test import Client
+
+    from inference import services
+
+    _token, secret = services.token_create(user=other, name="script")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.fixture
 def project(owner) -> Project:
     project = Project.objects.create(owner=owner, name="Cats or dogs", description="pets")
     Label.objects.create(project=project, name="cat")

@@ -180,21 +180,3 @@ def _inference_settings(settings) -> None:  # noqa: PT004
     settings.AIMAKER_SERVING_RUNTIME = "keras"  # fast loads; test_serving checks ONNX agrees
     settings.AIMAKER_PREDICT_RATE_PER_MINUTE = 1000
     _clear_limits()
-
-
-@pytest.fixture
-def owner_api(owner):
-    """A script of the owner's, with a bearer token."""
-    from django.test import Client
-
-    _token, secret = services.token_create(user=owner, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-
-
-@pytest.fixture
-def other_api(other):
-    """Another user's script: must get 404 for the owner's private things."""
-    from django.test import Client
-
-    _token, secret = services.token_create(user=other, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")

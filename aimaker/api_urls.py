@@ -1,9 +1,11 @@
-"""Mounted at api/v1/: the REST API, its OpenAPI schema and the (offline) docs page."""
+"""Mounted at api/v1/: every app's REST API, its OpenAPI schema and the (offline) docs page."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from datasets import api as datasets_api
 from inference import api
+from training import api as training_api
 
 app_name = "api"
 
@@ -14,20 +16,26 @@ urlpatterns = [
     path("projects/<int:pk>/versions/", api.VersionList.as_view(), name="versions"),
     path("projects/<int:pk>/versions/<int:number>/", api.VersionDetail.as_view(), name="version"),
     path("projects/<int:pk>/predict/", api.Predict.as_view(), name="predict"),
-    path("projects/<int:pk>/runs/", api.RunList.as_view(), name="runs"),
-    path("projects/<int:pk>/runs/<int:number>/", api.RunDetail.as_view(), name="run"),
-    path("projects/<int:pk>/runs/<int:number>/doubts/", api.RunDoubts.as_view(), name="run_doubts"),
+    path("projects/<int:pk>/runs/", training_api.RunList.as_view(), name="runs"),
+    path("projects/<int:pk>/runs/<int:number>/", training_api.RunDetail.as_view(), name="run"),
     path(
-        "projects/<int:pk>/dataset/exports/", api.DatasetExports.as_view(), name="dataset_exports"
+        "projects/<int:pk>/runs/<int:number>/doubts/",
+        training_api.RunDoubts.as_view(),
+        name="run_doubts",
+    ),
+    path(
+        "projects/<int:pk>/dataset/exports/",
+        datasets_api.DatasetExports.as_view(),
+        name="dataset_exports",
     ),
     path(
         "projects/<int:pk>/dataset/exports/<int:job_pk>/",
-        api.DatasetExportDetail.as_view(),
+        datasets_api.DatasetExportDetail.as_view(),
         name="dataset_export",
     ),
     path(
         "projects/<int:pk>/dataset/exports/<int:job_pk>/download/",
-        api.DatasetExportDownload.as_view(),
+        datasets_api.DatasetExportDownload.as_view(),
         name="dataset_export_download",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
