@@ -10,7 +10,7 @@ import pytest
 from PIL import Image as PILImage
 
 from projects.models import Label, Project
-from training.services import TEST_ONLY_WEIGHTS
+from training.ml import TEST_ONLY_WEIGHTS
 
 MIN_IMAGES = 3
 COLOURS = {"cat": (220, 30, 30), "dog": (30, 50, 220), "bird": (30, 200, 40)}

@@ -89,7 +89,7 @@ def test_it_fails_a_run_with_a_message_when_the_worker_cannot_make_its_work_dir(
         raise OSError(28, "No space left on device")
 
     run = make_run(project, status="queued")
-    monkeypatch.setattr("training.services.tempfile.mkdtemp", full)
+    monkeypatch.setattr("training.services.runner.tempfile.mkdtemp", full)
     run = training_run_execute(run_id=run.pk)
     assert run.status == "failed" and "No space left" in run.error  # not "running" until stale
 
