@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 
 from inference import services
 from inference.models import Prediction
+from inference.services import predictions
 from projects.work import monitor_once
 
 from .conftest import colour_jpeg
@@ -28,11 +29,11 @@ def test_it_keeps_the_newest_predictions_of_each_ai(
     assert not any(default_storage.exists(name) for name in old_files)
 
 
-def test_the_monitor_prunes_at_most_every_few_minutes(published, ai, owner, settings):
+def test_the_monitor_prunes_at_most_every_few_minutes(published, ai, owner, settings, monkeypatch):
     settings.AIMAKER_PREDICTIONS_KEPT = 1
     for colour in ("red", "green"):
         services.prediction_create(project=ai, data=colour_jpeg(colour), user=owner)
-    services._last_prune = 0.0
+    monkeypatch.setattr(predictions, "_last_prune", 0.0)
     monitor_once()  # the first tick prunes...
     assert Prediction.objects.count() == 1
     services.prediction_create(project=ai, data=colour_jpeg("blue"), user=owner)
