@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> dict:
         from django.contrib.auth.models import User
         from django.core.management import call_command
 
-        from datasets.services import _workers, dataset_import_archive, dataset_scan_archive
+        from datasets.services import dataset_import_archive, dataset_scan_archive
+        from datasets.services.imports import _workers
         from projects.services import project_create
 
         call_command("migrate", verbosity=0)

@@ -25,7 +25,7 @@ from django.template.defaultfilters import pluralize
 from django.utils.text import slugify
 
 from datasets.models import Image
-from datasets.services import _delete_files
+from datasets.services import storage_files_delete
 from projects.models import Job, Project
 from projects.services import JobReporter, job_create, job_run
 
@@ -179,7 +179,7 @@ def dataset_export_run(*, job: Job, reporter: JobReporter) -> dict[str, Any]:
     for old in _exports_older(job):  # only the newest export is kept
         stored = (old.result or {}).get("file")
         if stored:
-            _delete_files([stored])
+            storage_files_delete([stored])
             Job.objects.filter(pk=old.pk).update(result={**old.result, "file": ""})
     images, labels = result["images"], result["labels"]
     reporter.job.message = (

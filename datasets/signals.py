@@ -11,11 +11,11 @@ from projects.models import Job
 
 @receiver(post_delete, sender=Image, dispatch_uid="datasets_image_files_delete")
 def image_files_delete(sender: type[Image], instance: Image, **kwargs: object) -> None:
-    from datasets.services import _delete_files
+    from datasets.services import storage_files_delete
 
     names = [f.name for f in (instance.original, instance.normalized, instance.thumbnail) if f]
     if names:
-        transaction.on_commit(lambda: _delete_files(names))
+        transaction.on_commit(lambda: storage_files_delete(names))
 
 
 @receiver(post_delete, sender=Job, dispatch_uid="datasets_export_file_delete")
@@ -23,6 +23,6 @@ def export_file_delete(sender: type[Job], instance: Job, **kwargs: object) -> No
     """A dataset export's ZIP goes with its job row (e.g. when the project is deleted)."""
     name = (instance.result or {}).get("file") if instance.kind == Job.Kind.EXPORT else None
     if name:
-        from datasets.services import _delete_files
+        from datasets.services import storage_files_delete
 
-        transaction.on_commit(lambda: _delete_files([name]))
+        transaction.on_commit(lambda: storage_files_delete([name]))

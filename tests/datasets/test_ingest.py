@@ -46,7 +46,6 @@ def test_it_catches_a_duplicate_that_races_past_the_check(project, monkeypatch):
     data = image_bytes(3)
     first = _ingest(project, cat, data).image
     # Simulate the race: the pre-check sees nothing, the unique constraint catches it.
-    from datasets import services
 
     real_filter = Image.objects.filter
     calls = {"n": 0}
@@ -56,7 +55,7 @@ def test_it_catches_a_duplicate_that_races_past_the_check(project, monkeypatch):
         qs = real_filter(*args, **kwargs)
         return qs.none() if calls["n"] == 1 else qs
 
-    monkeypatch.setattr(services.Image.objects, "filter", first_check_misses)
+    monkeypatch.setattr(Image.objects, "filter", first_check_misses)
     with transaction.atomic():
         outcome = _ingest(project, cat, data, name="race.jpg")
     assert outcome.status == "duplicate" and outcome.image == first
@@ -141,7 +140,7 @@ def test_it_rejects_an_image_the_decoder_trips_over_instead_of_raising(project, 
     def broken(data, *, limits):
         raise OSError("broken data stream when reading image file")
 
-    monkeypatch.setattr("datasets.services.process_image", broken)
+    monkeypatch.setattr("datasets.services.ingest.process_image", broken)
     cat = project.labels.get(name="cat")
     outcome = _ingest(project, cat, image_bytes(1))
     assert outcome.status == "rejected" and outcome.reason == "could not be processed"
