@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,7 +27,6 @@ from datasets.models import Image
 from datasets.uploads import ArchiveUploadHandler, StoredArchive, archive_path, sweep_stale
 from projects.access import get_project_for_owner, get_project_for_viewer
 from projects.models import Job, Project
-from projects.services import job_create, labels_get_or_create
 
 FILE_KINDS = ("thumbnail", "normalized", "original")
 IDS_FILTER_MAX = 500
@@ -365,66 +363,34 @@ def zip_plan(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         initial={"folders": folders},
     )
     if request.method == "POST" and form.is_valid():
-        chosen = form.cleaned_data["folders"]
-        loose = form.cleaned_data["loose_label"] if plan.loose_files else None
         try:
-            with transaction.atomic():
-                by_name, created = labels_get_or_create(project=project, names=chosen)
-                label_map = {
-                    f: by_name[key].pk
-                    for f in chosen
-                    if (key := services.label_for_folder(f).lower()) in by_name
-                }
-                count = sum(plan.labels[f] for f in chosen) + (plan.loose_files if loose else 0)
-                if count == 0:
-                    raise ValidationError("Nothing to import: the chosen folders are empty.")
-                if count <= settings.AIMAKER_INLINE_IMPORT_MAX:
-                    job = None
-                else:
-                    job = job_create(
-                        project=project,
-                        user=request.user,
-                        kind=Job.Kind.IMPORT,
-                        title=f"Import {archive_name}",
-                        func="datasets.jobs.import_archive",
-                        queue="collect",
-                        total=count,
-                        params={
-                            "archive_path": str(path),
-                            "archive_name": archive_name,
-                            "label_map": label_map,
-                            "loose_label_id": loose.pk if loose else None,
-                            "created_labels": created,
-                        },
-                    )
+            outcome = services.dataset_plan_import(
+                project=project,
+                user=request.user,
+                plan=plan,
+                archive_path=path,
+                archive_name=archive_name,
+                folders=form.cleaned_data["folders"],
+                loose_label=form.cleaned_data["loose_label"],
+            )
         except ValidationError as exc:
             for error in exc.messages:
                 form.add_error(None, error)
+        except ArchiveRejected as exc:
+            messages.error(request, f"The archive can't be imported: {exc.reason}.")
+            return redirect("datasets:upload", pk=project.pk)
         else:
-            if created:
-                messages.info(request, f"Created label(s): {', '.join(created)}.")
-            if job is not None:
+            if outcome.created_labels:
+                messages.info(request, f"Created label(s): {', '.join(outcome.created_labels)}.")
+            if outcome.job is not None:
                 messages.success(  # tagged: job-notes.js removes it once the import ends
                     request,
-                    f"Importing {count} image(s) in the background: watch the progress.",
-                    extra_tags=f"job:{job.pk}",
+                    f"Importing {outcome.count} image(s) in the background: watch the progress.",
+                    extra_tags=f"job:{outcome.job.pk}",
                 )
                 return redirect(reverse("datasets:upload", args=[project.pk]) + "#jobs")
-            try:
-                report = services.dataset_import_archive(
-                    project=project,
-                    archive_path=path,
-                    label_map=label_map,
-                    loose_label=loose,
-                    user=request.user,
-                )
-            except ArchiveRejected as exc:
-                messages.error(request, f"The archive can't be imported: {exc.reason}.")
-                return redirect("datasets:upload", pk=project.pk)
-            finally:
-                path.unlink(missing_ok=True)
-            report.created_labels = created
-            context = {"project": project, "report": report.as_dict(), "title": archive_name}
+            report = outcome.report.as_dict()
+            context = {"project": project, "report": report, "title": archive_name}
             return render(request, "datasets/import_result.html", context)
     rows = [
         {

@@ -30,8 +30,14 @@ from datasets.services.ingest import (
     image_limits,
     storage_files_delete,
 )
+from datasets.services.plans import (
+    PlanOutcome,
+    dataset_plan_import,
+)
 
 __all__ = [
+    "PlanOutcome",
+    "dataset_plan_import",
     "storage_files_delete",
     "PROVENANCE_FIELDS",
     "NEAR_DUPLICATE_MAX_DISTANCE",
