@@ -40,9 +40,12 @@ NEAR_DUPLICATE_MAX_DISTANCE = 4
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 
 
-def image_limits() -> ImageLimits:
+def image_limits(*, original_max_side: int | None = None) -> ImageLimits:
+    """The configured limits of every image taken in (training data and predictions alike)."""
     return ImageLimits(
-        max_bytes=settings.AIMAKER_IMAGE_MAX_BYTES, max_pixels=settings.AIMAKER_IMAGE_MAX_PIXELS
+        max_bytes=settings.AIMAKER_IMAGE_MAX_BYTES,
+        max_pixels=settings.AIMAKER_IMAGE_MAX_PIXELS,
+        original_max_side=original_max_side,
     )
 
 

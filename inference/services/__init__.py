@@ -13,7 +13,6 @@ from inference.services.exports import (
 from inference.services.predictions import (
     PRUNE_EVERY,
     PredictionOutcome,
-    image_limits,
     image_read_upload,
     prediction_admit,
     prediction_create,
@@ -58,7 +57,6 @@ __all__ = [
     "model_version_set_default",
     "model_version_delete",
     "model_version_compare",
-    "image_limits",
     "image_read_upload",
     "PredictionOutcome",
     "prediction_keeps_image",

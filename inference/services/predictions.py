@@ -20,7 +20,8 @@ from PIL import Image as PILImage
 
 from aimaker.metrics import PREDICTION_SECONDS
 from aimaker.ratelimit import client_ip, rate_limit_hit
-from datasets.imaging import ImageLimits, ImageRejected, process_image
+from datasets.imaging import ImageRejected, process_image
+from datasets.services import image_limits
 from inference import serving
 from inference.models import (
     ModelVersion,
@@ -30,15 +31,6 @@ from inference.services.versions import PredictionError, model_version_get
 from projects.models import Project
 
 log = logging.getLogger(__name__)
-
-
-def image_limits() -> ImageLimits:
-    # The data app's limits; originals are decoded at reduced scale (we keep 256 px only).
-    return ImageLimits(
-        max_bytes=settings.AIMAKER_IMAGE_MAX_BYTES,
-        max_pixels=settings.AIMAKER_IMAGE_MAX_PIXELS,
-        original_max_side=512,
-    )
 
 
 def image_read_upload(upload: Any) -> bytes:
@@ -102,7 +94,9 @@ def prediction_create(
     if version is None:
         version = model_version_get(project=project, ref=None)
     try:
-        processed = process_image(data, limits=image_limits(), for_dataset=False)
+        # Decoded at reduced scale: a prediction keeps its 256 px copy only.
+        limits = image_limits(original_max_side=512)
+        processed = process_image(data, limits=limits, for_dataset=False)
     except ImageRejected as exc:
         raise PredictionError(f"This file cannot be used: {exc.reason}.") from None
     try:

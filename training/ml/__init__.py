@@ -3,13 +3,18 @@
 Keras is imported lazily inside functions so importing this package keeps the web process light.
 """
 
-from .backbones import BACKBONES, PREPROCESSING_VERSION, TEST_ONLY_WEIGHTS, preprocessing_info
+from .backbones import (
+    BACKBONES,
+    PREPROCESSING_VERSION,
+    TEST_ONLY_WEIGHTS,
+    BackboneUnavailable,
+    preprocessing_info,
+)
 from .data import load_image, preprocess_image, stratified_split
 from .device import device_info, device_text
 from .predictor import Predictor, load_predictor
 from .train import META_FILENAME, MODEL_FILENAME, ONNX_FILENAME, train
 from .types import (
-    BackboneUnavailable,
     Sample,
     TrainingCancelled,
     TrainParams,

@@ -9,7 +9,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .types import BackboneUnavailable
+
+class BackboneUnavailable(Exception):
+    """The pretrained backbone cannot be loaded. We never fall back to random weights."""
+
 
 # Bump when resizing/cropping/scaling changes: it is part of the feature-cache key.
 PREPROCESSING_VERSION = "1"

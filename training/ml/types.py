@@ -6,15 +6,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backbones import BACKBONES
+
 MODES = ("quick", "finetune")
 
 
 class TrainingCancelled(Exception):
     """Raised when should_stop() asked the run to stop; nothing is written to out_dir."""
-
-
-class BackboneUnavailable(Exception):
-    """The pretrained backbone cannot be loaded. We never fall back to random weights."""
 
 
 @dataclass
@@ -49,8 +47,6 @@ class TrainParams:
         return dataclasses.asdict(self)
 
     def validate(self) -> TrainParams:
-        from .backbones import BACKBONES
-
         def check(ok: bool, message: str) -> None:
             if not ok:
                 raise ValueError(message)

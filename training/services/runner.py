@@ -283,7 +283,8 @@ def training_run_execute(
             _train_in(run, Path(workdir), reporter)
 
     def fail(exc: Exception) -> None:
-        from training.ml.types import BackboneUnavailable, TrainingCancelled
+        from training.ml.backbones import BackboneUnavailable
+        from training.ml.types import TrainingCancelled
 
         if isinstance(exc, TrainingCancelled):
             run.status = TrainingRun.Status.CANCELLED
