@@ -43,6 +43,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 # pytest sets PYTEST_VERSION; its subprocesses (workers, servers) inherit it.
 TESTING = bool(os.environ.get("PYTEST_VERSION")) or "pytest" in Path(sys.argv[0]).name
 
@@ -353,7 +358,6 @@ _shared_weights = BASE_DIR.parent / "shared/models/mobilenet_v2_1.0_224_imagenet
 AIMAKER_BACKBONE_WEIGHTS = os.environ.get("AIMAKER_BACKBONE_WEIGHTS") or (
     str(_shared_weights) if _shared_weights.exists() else ""
 )
-AIMAKER_SHARED_DATASETS = BASE_DIR.parent / "shared" / "datasets"
 
 # Data: limits for uploads, archives and downloads (see datasets/imaging.py, archive.py, fetch.py).
 AIMAKER_IMAGE_MAX_BYTES = env_int("AIMAKER_IMAGE_MAX_BYTES", 20 * 1024 * 1024)
@@ -391,6 +395,12 @@ AIMAKER_PROVIDERS = {
 for _name, _config in AIMAKER_PROVIDERS.items():
     # An operator's mirror, or the tests' local server: AIMAKER_PROVIDER_BASE_URL_OPENVERSE=...
     _config["base_url"] = os.environ.get(f"AIMAKER_PROVIDER_BASE_URL_{_name.upper()}", "")
+# Downloading a found image: seconds to connect, between bytes, and for the whole file.
+AIMAKER_FETCH_CONNECT_TIMEOUT = env_float("AIMAKER_FETCH_CONNECT_TIMEOUT", 5.0)
+AIMAKER_FETCH_READ_TIMEOUT = env_float("AIMAKER_FETCH_READ_TIMEOUT", 10.0)
+AIMAKER_FETCH_TOTAL_TIMEOUT = env_float("AIMAKER_FETCH_TOTAL_TIMEOUT", 30.0)
+# The longest one web collection may run before RQ stops it (the row then says so).
+AIMAKER_COLLECT_JOB_TIMEOUT = env_int("AIMAKER_COLLECT_JOB_TIMEOUT", 6 * 3600)
 # TEST ONLY: lets downloads reach a local test server on 127.0.0.1. Never set in production.
 AIMAKER_FETCH_ALLOW_LOOPBACK = TESTING and env_bool("AIMAKER_FETCH_ALLOW_LOOPBACK", False)
 

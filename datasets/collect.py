@@ -97,12 +97,11 @@ def collect_provider_choices() -> list[tuple[str, str]]:
 
 
 def collect_fetch_policy() -> FetchPolicy:
-    # Timeouts are settings so tests (and slow networks) can tune them.
     return FetchPolicy(
         max_bytes=settings.AIMAKER_IMAGE_MAX_BYTES,
-        connect_timeout=float(getattr(settings, "AIMAKER_FETCH_CONNECT_TIMEOUT", 5.0)),
-        read_timeout=float(getattr(settings, "AIMAKER_FETCH_READ_TIMEOUT", 10.0)),
-        total_timeout=float(getattr(settings, "AIMAKER_FETCH_TOTAL_TIMEOUT", 30.0)),
+        connect_timeout=settings.AIMAKER_FETCH_CONNECT_TIMEOUT,
+        read_timeout=settings.AIMAKER_FETCH_READ_TIMEOUT,
+        total_timeout=settings.AIMAKER_FETCH_TOTAL_TIMEOUT,
         allow_loopback=settings.AIMAKER_FETCH_ALLOW_LOOPBACK,
     )
 
@@ -184,7 +183,7 @@ def collection_start(
             "labels": [{k: item[k] for k in ("id", "name", "query")} for item in items],
         },
         total=sum(max(0, per_label - item["existing"]) for item in items),
-        timeout=int(getattr(settings, "AIMAKER_COLLECT_JOB_TIMEOUT", 6 * 3600)),
+        timeout=settings.AIMAKER_COLLECT_JOB_TIMEOUT,
     )
     # The pages draw their bars from this before the worker picks the job up.
     job.result = _initial_breakdown(provider=provider, per_label=per_label, labels=items)
