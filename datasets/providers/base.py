@@ -173,6 +173,8 @@ def strip_html(value: str | None) -> str:
 
 
 # --- HTTP with retries -------------------------------------------------------------------
+# Hand-written, not urllib3's Retry: Flickr reports errors in 200 bodies that must be retried,
+# a server's Retry-After is capped, and the sleep is injectable so tests do not wait.
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,42 @@ class BaseProvider:
         self.sleep = sleep  # injectable so tests can record delays instead of waiting
         if self.requires_key and not self.api_key:
             raise ProviderNotConfigured(f"{self.label} needs an API key; none is configured")
+
+    def candidate(
+        self,
+        *,
+        url: str,
+        landing_url: str,
+        title: str,
+        creator: str,
+        license_code: str,
+        provider_id: str,
+        license_url: str = "",
+        license_label: str = "",
+        source: str = "",
+        attribution: str = "",
+    ) -> Candidate:
+        """The one way a provider makes a Candidate: its attribution is built from the same
+        fields (credited to ``source``) unless the provider gives its own."""
+        return Candidate(
+            url=str(url),
+            landing_url=landing_url,
+            title=title,
+            creator=creator,
+            license=license_code,
+            license_url=license_url,
+            attribution=attribution
+            or build_attribution(
+                title=title,
+                creator=creator,
+                license_code=license_code,
+                license_label=license_label,
+                license_url=license_url,
+                source=source,
+            ),
+            provider=self.name,
+            provider_id=provider_id,
+        )
 
     # Subclasses override to turn provider-specific 200 bodies into errors (Flickr).
     def check_payload(self, payload: Any) -> None:

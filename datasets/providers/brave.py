@@ -50,21 +50,18 @@ class BraveProvider(BaseProvider):
         title = str(result.get("title") or "").strip()
         source = str(result.get("source") or "").strip()
         landing = str(result.get("url") or "")
-        return Candidate(
+        return self.candidate(
             url=str(url),
             landing_url=landing,
             title=title,
             creator=source,
-            license="unknown",
-            license_url="",
-            attribution=build_attribution(
+            license_code="unknown",
+            attribution=build_attribution(  # credited to the site, not as its creator
                 title=title,
                 creator="",
                 license_code="unknown",
-                license_url="",
                 source=f"{source} ({landing})" if source else landing,
             ),
-            provider=self.name,
             # No id in the API: a stable hash of the image URL (fits a 200-char field).
             provider_id=hashlib.sha256(str(url).encode()).hexdigest()[:40],
         )

@@ -9,7 +9,6 @@ from .base import (
     Candidate,
     ProviderError,
     _RetryableProviderError,
-    build_attribution,
 )
 
 # flickr.photos.licenses.getInfo: numeric id -> (normalized code, Flickr's name, url).
@@ -97,21 +96,14 @@ class FlickrProvider(BaseProvider):
         )
         title = str(photo.get("title") or "").strip()
         creator = str(photo.get("ownername") or photo.get("owner") or "").strip()
-        return Candidate(
+        return self.candidate(
             url=str(url),
             landing_url=f"https://www.flickr.com/photos/{photo.get('owner')}/{photo_id}",
             title=title,
             creator=creator,
-            license=code,
+            license_code=code,
+            license_label=license_label,
             license_url=license_url,
-            attribution=build_attribution(
-                title=title,
-                creator=creator,
-                license_code=code,
-                license_label=license_label,
-                license_url=license_url,
-                source="Flickr",
-            ),
-            provider=self.name,
+            source="Flickr",
             provider_id=photo_id,
         )

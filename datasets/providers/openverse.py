@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LICENSE_NAMES, BaseProvider, Candidate, build_attribution, normalize_cc_license
+from .base import LICENSE_NAMES, BaseProvider, Candidate, normalize_cc_license
 
 # Codes Openverse's ``license`` filter understands that we also normalize to.
 _OPENVERSE_LICENSES = frozenset(
@@ -54,22 +54,14 @@ class OpenverseProvider(BaseProvider):
         license_label = " ".join(filter(None, [LICENSE_NAMES.get(code, code), version]))
         title = str(result.get("title") or "").strip()
         creator = str(result.get("creator") or "").strip()
-        license_url = str(result.get("license_url") or "")
-        attribution = str(result.get("attribution") or "").strip() or build_attribution(
-            title=title,
-            creator=creator,
-            license_code=code,
-            license_label=license_label,
-            license_url=license_url,
-        )
-        return Candidate(
+        return self.candidate(
             url=str(result["url"]),
             landing_url=str(result.get("foreign_landing_url") or ""),
             title=title,
             creator=creator,
-            license=code,
-            license_url=license_url,
-            attribution=attribution,
-            provider=self.name,
+            license_code=code,
+            license_label=license_label,
+            license_url=str(result.get("license_url") or ""),
+            attribution=str(result.get("attribution") or "").strip(),  # its own, when given
             provider_id=str(result.get("id") or result["url"]),
         )

@@ -40,18 +40,17 @@ class PexelsProvider(BaseProvider):
         creator = str(photo.get("photographer") or "").strip()
         landing = str(photo.get("url") or "")
         title = str(photo.get("alt") or "").strip() or f"Pexels photo {photo_id}"
-        return Candidate(
+        return self.candidate(
             url=str(url),
             landing_url=landing,
             title=title,
             creator=creator,
-            license="pexels",
+            license_code="pexels",
             license_url=PEXELS_LICENSE_URL,
             # Pexels' suggested credit line, plus where the terms are.
             attribution=(
                 f"Photo by {creator or 'unknown photographer'} on Pexels ({landing}), "
                 f"Pexels License ({PEXELS_LICENSE_URL})"
             ),
-            provider=self.name,
             provider_id=photo_id,
         )

@@ -50,17 +50,16 @@ class PixabayProvider(BaseProvider):
         creator = str(hit.get("user") or "").strip()
         landing = str(hit.get("pageURL") or "")
         tags = str(hit.get("tags") or "").strip()
-        return Candidate(
+        return self.candidate(
             url=str(url),
             landing_url=landing,
             title=tags,
             creator=creator,
-            license="pixabay",
+            license_code="pixabay",
             license_url=PIXABAY_LICENSE_URL,
             attribution=(
                 f"Image by {creator or 'unknown'} from Pixabay ({landing}), "
                 f"Pixabay Content License ({PIXABAY_LICENSE_URL})"
             ),
-            provider=self.name,
             provider_id=str(hit.get("id", url)),
         )

@@ -9,7 +9,6 @@ from .base import (
     Candidate,
     ProviderError,
     _RetryableProviderError,
-    build_attribution,
     normalize_cc_license,
     strip_html,
 )
@@ -95,21 +94,14 @@ class WikimediaProvider(BaseProvider):
             str(page_info.get("title", ""))
         )
         creator = strip_html(_meta(meta, "Attribution")) or strip_html(_meta(meta, "Artist"))
-        return Candidate(
+        return self.candidate(
             url=str(url),
             landing_url=str(info.get("descriptionurl") or ""),
             title=title,
             creator=creator,
-            license=code,
+            license_code=code,
+            license_label=license_label,
             license_url=license_url,
-            attribution=build_attribution(
-                title=title,
-                creator=creator,
-                license_code=code,
-                license_label=license_label,
-                license_url=license_url,
-                source="Wikimedia Commons",
-            ),
-            provider=self.name,
+            source="Wikimedia Commons",
             provider_id=str(page_info.get("pageid") or url),
         )
