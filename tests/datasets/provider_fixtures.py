@@ -9,7 +9,7 @@ integration test can also serve the images (``image_bytes_factory``) and downloa
 
 Typical use::
 
-    payload = register_openverse(httpserver, "red fox", 3, image_bytes_factory=jpeg_bytes)
+    payload = register(httpserver, "openverse", "red fox", 3, image_bytes_factory=jpeg_bytes)
     provider = get_provider("openverse", config=provider_config(httpserver, "openverse"))
     candidates = provider.search("red fox", page=1, page_size=3)
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -175,20 +176,6 @@ def openverse_payload(
     }
 
 
-def register_openverse(
-    httpserver: HTTPServer,
-    query: str,
-    n_results: int = 3,
-    image_bytes_factory: ImageFactory | None = None,
-    *,
-    page: int = 1,
-) -> dict[str, Any]:
-    payload = openverse_payload(image_base(httpserver), query, n_results, page=page)
-    urls = [r["url"] for r in payload["results"]]
-    params = {"q": query, "page": page}
-    return _register(httpserver, "openverse", params, payload, urls, image_bytes_factory)
-
-
 # --- Wikimedia Commons ---------------------------------------------------------------------
 
 WIKIMEDIA_LICENSES: list[tuple[str, str, str]] = [
@@ -259,23 +246,6 @@ def wikimedia_payload(base: str, query: str, n: int, *, offset: int = 0) -> dict
     }
 
 
-def register_wikimedia(
-    httpserver: HTTPServer,
-    query: str,
-    n_results: int = 3,
-    image_bytes_factory: ImageFactory | None = None,
-    *,
-    offset: int = 0,
-) -> dict[str, Any]:
-    payload = wikimedia_payload(image_base(httpserver), query, n_results, offset=offset)
-    urls = [
-        p["imageinfo"][0]["thumburl"]
-        for p in sorted(payload["query"]["pages"], key=lambda p: p["index"])
-    ]
-    params = {"gsrsearch": f"filetype:bitmap {query}", "gsroffset": offset}
-    return _register(httpserver, "wikimedia", params, payload, urls, image_bytes_factory)
-
-
 # --- Flickr --------------------------------------------------------------------------------
 
 FLICKR_LICENSE_CYCLE = ["4", "5", "9", "0", "2", "10"]
@@ -319,20 +289,6 @@ FLICKR_INVALID_KEY = {
     "code": 100,
     "message": "Invalid API Key (Key has invalid format)",
 }
-
-
-def register_flickr(
-    httpserver: HTTPServer,
-    query: str,
-    n_results: int = 3,
-    image_bytes_factory: ImageFactory | None = None,
-    *,
-    page: int = 1,
-) -> dict[str, Any]:
-    payload = flickr_payload(image_base(httpserver), query, n_results, page=page)
-    urls = [p.get("url_l") or p["url_c"] for p in payload["photos"]["photo"]]
-    params = {"method": "flickr.photos.search", "text": query, "page": page}
-    return _register(httpserver, "flickr", params, payload, urls, image_bytes_factory)
 
 
 # --- Pexels --------------------------------------------------------------------------------
@@ -379,21 +335,6 @@ def pexels_payload(
     }
 
 
-def register_pexels(
-    httpserver: HTTPServer,
-    query: str,
-    n_results: int = 3,
-    image_bytes_factory: ImageFactory | None = None,
-    *,
-    page: int = 1,
-) -> dict[str, Any]:
-    payload = pexels_payload(image_base(httpserver), query, n_results, page=page)
-    urls = [p["src"]["large"] for p in payload["photos"]]
-    return _register(
-        httpserver, "pexels", {"query": query, "page": page}, payload, urls, image_bytes_factory
-    )
-
-
 # --- Pixabay -------------------------------------------------------------------------------
 
 
@@ -432,21 +373,6 @@ def pixabay_payload(base: str, query: str, n: int) -> dict[str, Any]:
 
 PIXABAY_INVALID_KEY = "[ERROR 400] Invalid or missing API key (https://pixabay.com/api/docs/)."
 PIXABAY_OUT_OF_RANGE = '[ERROR 400] "page" is out of valid range.'
-
-
-def register_pixabay(
-    httpserver: HTTPServer,
-    query: str,
-    n_results: int = 3,
-    image_bytes_factory: ImageFactory | None = None,
-    *,
-    page: int = 1,
-) -> dict[str, Any]:
-    payload = pixabay_payload(image_base(httpserver), query, n_results)
-    urls = [h["largeImageURL"] for h in payload["hits"]]
-    return _register(
-        httpserver, "pixabay", {"q": query, "page": page}, payload, urls, image_bytes_factory
-    )
 
 
 # --- Brave Search --------------------------------------------------------------------------
@@ -492,22 +418,68 @@ def brave_payload(base: str, query: str, n: int) -> dict[str, Any]:
     }
 
 
-def register_brave(
+@dataclass(frozen=True)
+class ProviderFixture:
+    payload: Callable[..., dict[str, Any]]  # (base, query, n, page=, offset=) -> its answer
+    image_urls: Callable[[dict[str, Any]], list[str]]  # the answer's image URLs, in order
+    params: Callable[[str, int, int], dict[str, Any]]  # (query, page, offset) -> query matched
+
+
+FIXTURES: dict[str, ProviderFixture] = {
+    "openverse": ProviderFixture(
+        lambda base, q, n, page, offset: openverse_payload(base, q, n, page=page),
+        lambda p: [r["url"] for r in p["results"]],
+        lambda q, page, offset: {"q": q, "page": page},
+    ),
+    "wikimedia": ProviderFixture(
+        lambda base, q, n, page, offset: wikimedia_payload(base, q, n, offset=offset),
+        lambda p: [
+            x["imageinfo"][0]["thumburl"]
+            for x in sorted(p["query"]["pages"], key=lambda x: x["index"])
+        ],
+        lambda q, page, offset: {"gsrsearch": f"filetype:bitmap {q}", "gsroffset": offset},
+    ),
+    "flickr": ProviderFixture(
+        lambda base, q, n, page, offset: flickr_payload(base, q, n, page=page),
+        lambda p: [x.get("url_l") or x["url_c"] for x in p["photos"]["photo"]],
+        lambda q, page, offset: {"method": "flickr.photos.search", "text": q, "page": page},
+    ),
+    "pexels": ProviderFixture(
+        lambda base, q, n, page, offset: pexels_payload(base, q, n, page=page),
+        lambda p: [x["src"]["large"] for x in p["photos"]],
+        lambda q, page, offset: {"query": q, "page": page},
+    ),
+    "pixabay": ProviderFixture(
+        lambda base, q, n, page, offset: pixabay_payload(base, q, n),
+        lambda p: [h["largeImageURL"] for h in p["hits"]],
+        lambda q, page, offset: {"q": q, "page": page},
+    ),
+    "brave": ProviderFixture(
+        lambda base, q, n, page, offset: brave_payload(base, q, n),
+        lambda p: [r["properties"]["url"] for r in p["results"]],
+        lambda q, page, offset: {"q": q},
+    ),
+}
+
+
+def register(
     httpserver: HTTPServer,
+    provider: str,
     query: str,
     n_results: int = 3,
     image_bytes_factory: ImageFactory | None = None,
+    *,
+    page: int = 1,
+    offset: int = 0,
 ) -> dict[str, Any]:
-    payload = brave_payload(image_base(httpserver), query, n_results)
-    urls = [r["properties"]["url"] for r in payload["results"]]
-    return _register(httpserver, "brave", {"q": query}, payload, urls, image_bytes_factory)
-
-
-REGISTER = {
-    "openverse": register_openverse,
-    "wikimedia": register_wikimedia,
-    "flickr": register_flickr,
-    "pexels": register_pexels,
-    "pixabay": register_pixabay,
-    "brave": register_brave,
-}
+    """Serve ``provider``'s real-shaped answer to ``query`` (and, with a factory, its images)."""
+    fixture = FIXTURES[provider]
+    payload = fixture.payload(image_base(httpserver), query, n_results, page=page, offset=offset)
+    return _register(
+        httpserver,
+        provider,
+        fixture.params(query, page, offset),
+        payload,
+        fixture.image_urls(payload),
+        image_bytes_factory,
+    )

@@ -86,13 +86,13 @@ def test_it_collects_n_images_per_label_with_their_provenance(project, owner, im
 
 
 def test_it_collects_from_wikimedia_commons_too(project, owner, image_server, settings):
-    from tests.datasets.provider_fixtures import provider_config, register_wikimedia
+    from tests.datasets.provider_fixtures import provider_config, register
 
     settings.AIMAKER_PROVIDERS = {
         **settings.AIMAKER_PROVIDERS,
         "wikimedia": provider_config(image_server, "wikimedia"),
     }
-    register_wikimedia(image_server, "cat", 10, lambda i: image_bytes(700 + i))
+    register(image_server, "wikimedia", "cat", 10, lambda i: image_bytes(700 + i))
     cat = _labels(project)["cat"]
     job = collection_start(
         project=project, user=owner, label_ids=[cat.pk], per_label=6, provider="wikimedia"

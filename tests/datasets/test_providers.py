@@ -21,39 +21,29 @@ from datasets.providers import (
 
 try:
     from tests.datasets.provider_fixtures import (
+        FIXTURES,
         FLICKR_INVALID_KEY,
         PIXABAY_INVALID_KEY,
         PIXABAY_OUT_OF_RANGE,
-        REGISTER,
         TEST_API_KEY,
         QueryParams,
         image_base,
         openverse_payload,
         provider_config,
-        register_brave,
-        register_flickr,
-        register_openverse,
-        register_pexels,
-        register_pixabay,
-        register_wikimedia,
+        register,
     )
 except ImportError:  # rootdir not on sys.path (plain `pytest` with rootdir-less layout)
     from provider_fixtures import (  # type: ignore[no-redef]
+        FIXTURES,
         FLICKR_INVALID_KEY,
         PIXABAY_INVALID_KEY,
         PIXABAY_OUT_OF_RANGE,
-        REGISTER,
         TEST_API_KEY,
         QueryParams,
         image_base,
         openverse_payload,
         provider_config,
-        register_brave,
-        register_flickr,
-        register_openverse,
-        register_pexels,
-        register_pixabay,
-        register_wikimedia,
+        register,
     )
 
 
@@ -73,7 +63,7 @@ def requests_to(httpserver: HTTPServer, path: str) -> list[Request]:
 
 
 def test_it_parses_openverse_results_with_provider_attribution(httpserver: HTTPServer) -> None:
-    payload = register_openverse(httpserver, "red fox", 5)
+    payload = register(httpserver, "openverse", "red fox", 5)
     provider = get_provider("openverse", config=provider_config(httpserver, "openverse"))
 
     candidates = provider.search("red fox", page=1, page_size=50)
@@ -103,7 +93,7 @@ def test_it_parses_openverse_results_with_provider_attribution(httpserver: HTTPS
 def test_it_sends_the_openverse_token_as_bearer_and_filters_licenses_server_side(
     httpserver: HTTPServer,
 ) -> None:
-    register_openverse(httpserver, "owl", 2)
+    register(httpserver, "openverse", "owl", 2)
     config = provider_config(
         httpserver, "openverse", api_key="tok-abc", licenses=["cc0", "BY", "pexels"]
     )
@@ -127,7 +117,7 @@ def test_it_skips_openverse_when_no_allowed_license_is_an_openverse_one(
 def test_it_parses_wikimedia_pages_in_rank_order_with_built_attribution(
     httpserver: HTTPServer,
 ) -> None:
-    register_wikimedia(httpserver, "red fox", 5, offset=0)
+    register(httpserver, "wikimedia", "red fox", 5, offset=0)
     config = provider_config(
         httpserver, "wikimedia", user_agent="AIMaker/1.0 (https://ai.example.org; ops@example.org)"
     )
@@ -155,7 +145,7 @@ def test_it_parses_wikimedia_pages_in_rank_order_with_built_attribution(
 
 
 def test_it_pages_wikimedia_with_gsroffset(httpserver: HTTPServer) -> None:
-    register_wikimedia(httpserver, "owl", 2, offset=20)
+    register(httpserver, "wikimedia", "owl", 2, offset=20)
     provider = get_provider("wikimedia", config=provider_config(httpserver, "wikimedia"))
 
     assert len(provider.search("owl", page=3, page_size=10)) == 2
@@ -174,7 +164,7 @@ def test_it_reports_wikimedia_api_errors(httpserver: HTTPServer) -> None:
 
 
 def test_it_parses_flickr_photos_and_maps_license_ids(httpserver: HTTPServer) -> None:
-    payload = register_flickr(httpserver, "red fox", 6)
+    payload = register(httpserver, "flickr", "red fox", 6)
     provider = get_provider("flickr", config=provider_config(httpserver, "flickr"))
 
     candidates = provider.search("red fox", page=1, page_size=6)
@@ -200,7 +190,7 @@ def test_it_parses_flickr_photos_and_maps_license_ids(httpserver: HTTPServer) ->
 
 
 def test_it_asks_flickr_only_for_allowed_license_ids(httpserver: HTTPServer) -> None:
-    register_flickr(httpserver, "owl", 1)
+    register(httpserver, "flickr", "owl", 1)
     config = provider_config(httpserver, "flickr", licenses={"by", "cc0", "pdm"})
     get_provider("flickr", config=config).search("owl", page=1, page_size=10)
     (request,) = requests_to(httpserver, "/services/rest/")
@@ -220,7 +210,7 @@ def test_it_reports_a_rejected_flickr_key_from_a_200_body_without_retrying(
 def test_it_parses_pexels_photos_and_sends_the_key_in_authorization(
     httpserver: HTTPServer,
 ) -> None:
-    payload = register_pexels(httpserver, "red fox", 3)
+    payload = register(httpserver, "pexels", "red fox", 3)
     provider = get_provider("pexels", config=provider_config(httpserver, "pexels"))
 
     candidates = provider.search("red fox", page=1, page_size=200)
@@ -240,7 +230,7 @@ def test_it_parses_pexels_photos_and_sends_the_key_in_authorization(
 
 
 def test_it_parses_pixabay_hits_and_sends_the_key_as_query_param(httpserver: HTTPServer) -> None:
-    payload = register_pixabay(httpserver, "red fox", 4)
+    payload = register(httpserver, "pixabay", "red fox", 4)
     provider = get_provider("pixabay", config=provider_config(httpserver, "pixabay"))
 
     candidates = provider.search("red fox", page=1, page_size=4)
@@ -270,7 +260,7 @@ def test_it_reports_a_rejected_pixabay_key(httpserver: HTTPServer) -> None:
 
 
 def test_it_parses_brave_results_as_unknown_license(httpserver: HTTPServer) -> None:
-    payload = register_brave(httpserver, "red fox", 5)
+    payload = register(httpserver, "brave", "red fox", 5)
     provider = get_provider("brave", config=provider_config(httpserver, "brave"))
 
     candidates = provider.search("red fox", page=1, page_size=5)
@@ -290,7 +280,7 @@ def test_it_parses_brave_results_as_unknown_license(httpserver: HTTPServer) -> N
 
 
 def test_it_pages_brave_by_slicing_a_larger_count(httpserver: HTTPServer) -> None:
-    register_brave(httpserver, "owl", 10)
+    register(httpserver, "brave", "owl", 10)
     provider = get_provider("brave", config=provider_config(httpserver, "brave"))
 
     second_page = provider.search("owl", page=2, page_size=4)
@@ -528,10 +518,10 @@ def test_it_reports_non_json_answers(httpserver: HTTPServer) -> None:
 
 def test_it_matches_registered_queries_only(httpserver: HTTPServer) -> None:
     # The fixture helpers match on the query, so several labels can be served at once.
-    for name in REGISTER:
+    for name in FIXTURES:
         assert name in PROVIDERS
-    register_openverse(httpserver, "cat", 1)
-    register_openverse(httpserver, "dog", 2)
+    register(httpserver, "openverse", "cat", 1)
+    register(httpserver, "openverse", "dog", 2)
     provider = get_provider("openverse", config=provider_config(httpserver, "openverse"))
     assert len(provider.search("dog", page=1, page_size=5)) == 2
     assert len(provider.search("cat", page=1, page_size=5)) == 1
