@@ -7,10 +7,8 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from bench.common import free_port, wait_for_port
 from projects.models import Label, Project
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -55,14 +54,14 @@ def s3_server(tmp_path_factory) -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 with an empty bucket; yields its URL."""
     import boto3
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc, timeout=30)
         url = f"http://127.0.0.1:{port}"
         boto3.client(
             "s3", endpoint_url=url, region_name="us-east-1",
@@ -276,29 +275,11 @@ def rq_worker(transactional_db, tmp_path) -> Iterator[WorkerProcess]:
     worker.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server process exited early")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("the server did not start in time")
-
-
 @contextlib.contextmanager
 def daphne_server(log_path: Path, **env: str) -> Iterator[str]:
     """A real daphne serving the ASGI app (HTTP + WebSocket) on the test database; `env`
     overrides the child's environment (e.g. another REDIS_URL)."""
-    port = _free_port()
+    port = free_port()
     log = open(log_path, "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
@@ -306,7 +287,7 @@ def daphne_server(log_path: Path, **env: str) -> Iterator[str]:
         env=subprocess_env(**env), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         _stop(proc)

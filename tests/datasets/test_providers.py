@@ -18,33 +18,18 @@ from datasets.providers import (
     get_provider,
     normalize_cc_license,
 )
-
-try:
-    from tests.datasets.provider_fixtures import (
-        FIXTURES,
-        FLICKR_INVALID_KEY,
-        PIXABAY_INVALID_KEY,
-        PIXABAY_OUT_OF_RANGE,
-        TEST_API_KEY,
-        QueryParams,
-        image_base,
-        openverse_payload,
-        provider_config,
-        register,
-    )
-except ImportError:  # rootdir not on sys.path (plain `pytest` with rootdir-less layout)
-    from provider_fixtures import (  # type: ignore[no-redef]
-        FIXTURES,
-        FLICKR_INVALID_KEY,
-        PIXABAY_INVALID_KEY,
-        PIXABAY_OUT_OF_RANGE,
-        TEST_API_KEY,
-        QueryParams,
-        image_base,
-        openverse_payload,
-        provider_config,
-        register,
-    )
+from tests.datasets.provider_fixtures import (
+    FIXTURES,
+    FLICKR_INVALID_KEY,
+    PIXABAY_INVALID_KEY,
+    PIXABAY_OUT_OF_RANGE,
+    TEST_API_KEY,
+    QueryParams,
+    image_base,
+    openverse_payload,
+    provider_config,
+    register,
+)
 
 
 class SleepRecorder:

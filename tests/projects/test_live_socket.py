@@ -17,8 +17,9 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from bench.common import free_port
 from projects.notify import project_group
-from tests.conftest import _free_port, _stop, daphne_server
+from tests.conftest import _stop, daphne_server
 from tests.projects.wsutil import session_cookie
 
 HOLD_SECONDS = 62
@@ -32,7 +33,7 @@ def redis_server(directory: Path, *, unix: bool) -> Iterator[str]:
 
     directory.mkdir(parents=True, exist_ok=True)
     sock = directory / "r.sock"
-    port = 0 if unix else _free_port()
+    port = 0 if unix else free_port()
     args = [
         binary,
         "--port",

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import WorkerProcess, _free_port, _stop, _wait_for_port, daphne_server
+from bench.common import free_port, wait_for_port
+from tests.conftest import WorkerProcess, _stop, daphne_server
 from tests.training.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +30,14 @@ def s3_endpoint(tmp_path):
     pytest.importorskip("moto", reason="moto[server] is a test dependency (requirements-dev)")
     import boto3
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "moto.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc, timeout=30)
         url = f"http://127.0.0.1:{port}"
         s3 = boto3.client(
             "s3", endpoint_url=url, region_name="us-east-1",
