@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -176,6 +177,42 @@ class _Checkpoints:
         model.load_weights(os.path.join(self.dir, state["weights"]))
 
 
+class _Clock:
+    """Elapsed time, per-phase timings, progress events and cancellation points of one run."""
+
+    def __init__(
+        self, progress: Callable[[dict[str, Any]], None], should_stop: Callable[[], bool]
+    ) -> None:
+        self.start = self.mark = time.monotonic()
+        self.timings: dict[str, float] = {}
+        self.progress, self.should_stop = progress, should_stop
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.start, 3)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.progress({**event, "elapsed": self.elapsed()})
+
+    def stop_point(self, phase: str) -> None:
+        if self.should_stop():
+            raise TrainingCancelled(f"Cancelled before {phase}")
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self.mark, 3)
+        self.mark = now
+
+
+@dataclass
+class _Backbone:
+    spec: BackboneSpec
+    model: Any  # the backbone layer (fine-tuning unfreezes its top)
+    scaling: Any
+    namespace: str  # feature-cache key: backbone, preprocessing, weights
+    predict: Callable[[Any], Any]  # batch -> features
+    runtime: str | None  # the runtime that extracts, None when every feature was cached
+
+
 def train(
     *,
     samples: list[Sample],
@@ -196,72 +233,30 @@ def train(
 
     Raises ValueError (bad input), BackboneUnavailable, TrainingCancelled.
     """
-    t_start = time.monotonic()
-
-    def elapsed() -> float:
-        return round(time.monotonic() - t_start, 3)
-
-    def emit(event: dict[str, Any]) -> None:
-        progress({**event, "elapsed": elapsed()})
-
-    def stop_point(phase: str) -> None:
-        if should_stop():
-            raise TrainingCancelled(f"Cancelled before {phase}")
-
-    timings: dict[str, float] = {}
-    mark = time.monotonic()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        now = time.monotonic()
-        timings[name] = round(timings.get(name, 0.0) + now - mark, 3)
-        mark = now
-
+    clock = _Clock(progress, should_stop)
     params.validate()
     _check_inputs(samples, labels)
-    spec = get_spec(params.backbone)
     k = len(labels)
     y = np.array([s.label for s in samples], dtype=np.int64)
-    keys = [s.key for s in samples]
-    train_idx, val_idx = stratified_split(y, keys, params.validation_split, params.seed, k)
+    train_idx, val_idx = stratified_split(
+        y, [s.key for s in samples], params.validation_split, params.seed, k
+    )
 
-    emit({"phase": "preparing"})
-    import keras
-
-    keras.utils.set_random_seed(params.seed)
-    feature_model, backbone, scaling = build_feature_model(spec, backbone_weights)
-    size = spec.input_size
-    weights_id = _weights_id(spec, backbone_weights, params.seed)
-    namespace = f"{spec.name}-p{PREPROCESSING_VERSION}-{size}-{weights_id}"
-    cache = FeatureCache(cache_dir, namespace)
-    variants = ("orig", "flip") if params.augmentation else ("orig",)
-    extract_runtime_used = None  # a fully cached run never runs (or converts) the backbone
-    predict = feature_model.predict_on_batch
-    lap("preparing")
-    if not all(cache.has(s.key, v) for s in samples for v in variants):
-        extractor = feature_extractor(
-            feature_model,
-            cache_dir=cache_dir,
-            namespace=namespace,
-            runtime=extract_runtime,
-            on_convert=lambda: emit({"phase": "converting"}),
-        )
-        predict, extract_runtime_used = extractor.predict, extractor.runtime
-        lap("converting" if extractor.convert_seconds is not None else "preparing")
-    stop_point("extracting")
-
+    bb = _prepare_backbone(params, samples, backbone_weights, cache_dir, extract_runtime, clock)
+    clock.stop_point("extracting")
+    cache = FeatureCache(cache_dir, bb.namespace)
     feats = extract_features(
-        predict,
+        bb.predict,
         samples,
         cache,
-        size,
-        EXTRACT_BATCH[extract_runtime_used or "keras"] // len(variants),
+        bb.spec.input_size,
+        EXTRACT_BATCH[bb.runtime or "keras"] // (2 if params.augmentation else 1),
         with_flip=params.augmentation,
         should_stop=should_stop,
-        progress=emit,
+        progress=clock.emit,
     )
-    lap("extracting")
-    stop_point("training")
+    clock.lap("extracting")
+    clock.stop_point("training")
     # The label check needs only the features: it runs on the other core while the head
     # trains (both release the GIL in their numeric kernels), hiding most of its seconds.
     label_check_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aimaker-doubts")
@@ -270,54 +265,27 @@ def train(
 
     fingerprint = hashlib.sha256(
         json.dumps(
-            [params.to_dict(), labels, namespace, [(s.key, s.label) for s in samples]]
+            [params.to_dict(), labels, bb.namespace, [(s.key, s.label) for s in samples]]
         ).encode()
     ).hexdigest()
     ckpt = _Checkpoints(resume_dir if params.mode == "finetune" else None, fingerprint)
     state = ckpt.load()
-
-    head_history: list[dict[str, Any]] = []
     # With mirrored features at hand the saved model averages image+mirror (TTA); validate that.
     tta = feats.flip is not None
     x_val = (feats.orig[val_idx] + feats.flip[val_idx]) / 2 if tta else feats.orig[val_idx]
-    y_val = y[val_idx]
-    if state is not None:
-        # Resuming fine-tuning: the head (and more) comes back with the checkpointed weights.
-        head = build_head(k, params.dropout)
-        head_history = list(state["head_history"])
-        head_info = dict(state["head_info"])
-    else:
-        x_tr, y_tr = feats.orig[train_idx], y[train_idx]
-        if feats.flip is not None:  # mirrored photos are as valid as the originals
-            x_tr = np.concatenate([x_tr, feats.flip[train_idx]])
-            y_tr = np.concatenate([y_tr, y[train_idx]])
-        *head, head_info = fit_head(
-            x_train=x_tr,
-            y_train=y_tr,
-            x_val=x_val,
-            y_val=y_val,
-            num_labels=k,
-            dropout=params.dropout,
-            learning_rate=params.learning_rate,
-            batch_size=params.batch_size,
-            epochs=params.epochs,
-            patience=params.patience,
-            progress=emit,
-            should_stop=should_stop,
-            elapsed=elapsed,
-            history=head_history,
-        )
-        head = tuple(head)
-    lap("training")
+    head, head_history, head_info = _train_head(
+        params, feats, y, train_idx, x_val, y[val_idx], k, state, clock
+    )
+    clock.lap("training")
 
     finetune_history: list[dict[str, Any]] = []
-    serving = _end_to_end(spec, backbone, scaling, head, [], tta=tta)
+    serving = _end_to_end(bb.spec, bb.model, bb.scaling, head, [], tta=tta)
     if params.mode == "finetune":
-        stop_point("finetuning")
+        clock.stop_point("finetuning")
         finetune_history = _finetune(
-            spec=spec,
-            backbone=backbone,
-            scaling=scaling,
+            spec=bb.spec,
+            backbone=bb.model,
+            scaling=bb.scaling,
             head=head,
             samples=samples,
             y=y,
@@ -327,60 +295,34 @@ def train(
             ckpt=ckpt,
             state=state,
             extra_state={"head_history": head_history, "head_info": head_info},
-            emit=emit,
+            emit=clock.emit,
             should_stop=should_stop,
-            elapsed=elapsed,
+            elapsed=clock.elapsed,
         )
-        lap("finetuning")
+        clock.lap("finetuning")
 
-    stop_point("evaluating")
-    emit({"phase": "evaluating"})
-    if params.mode == "finetune":
-        val_ds = make_image_dataset(
-            [samples[i].path for i in val_idx], y_val, size, params.batch_size, False, 0
-        )
-        val_probs = np.asarray(serving.predict(val_ds, verbose=0))
-    else:
-        dropout, dense = head
-        # Backend-agnostic: a torch tensor that tracks gradients refuses np.asarray.
-        val_probs = keras.ops.convert_to_numpy(
-            dense(dropout(x_val, training=False), training=False)
-        )
-    metrics = classification_metrics(val_probs, y_val, labels, val_idx)
+    clock.stop_point("evaluating")
+    clock.emit({"phase": "evaluating"})
+    val_probs = _validation_probabilities(
+        params, serving, head, samples, val_idx, y, x_val, bb.spec.input_size
+    )
+    metrics = classification_metrics(val_probs, y[val_idx], labels, val_idx)
     metrics["train_count"] = int(len(train_idx))
     metrics["best_epoch"] = head_info.get("best_epoch")
-    try:
-        metrics["doubts"], metrics["doubts_info"] = label_check.result()
-    except Exception as exc:  # noqa: BLE001 - the model is good without it; say why it is missing
-        metrics["doubts"] = []
-        error = (str(exc) or type(exc).__name__)[:300]
-        metrics["doubts_info"] = {"method": "confident_learning", "error": error}
+    metrics["doubts"], metrics["doubts_info"] = _label_check_result(label_check)
     history = head_history + finetune_history
     metrics["history"] = history
-    lap("evaluating")
-    stop_point("saving")
+    clock.lap("evaluating")
+    clock.stop_point("saving")
 
-    emit({"phase": "saving"})
-    model_path = os.path.join(out_dir, MODEL_FILENAME)
-    atomic_write_path(model_path, serving.save)
-    onnx_path = None
-    if params.mode == "quick":  # fine-tuning changed the backbone: its cached form is stale
-        onnx_path = _serving_onnx(
-            backbone_path=backbone_onnx_path(cache_dir, namespace),
-            head=head,
-            tta=tta,
-            out_path=os.path.join(out_dir, ONNX_FILENAME),
-            runtime=extract_runtime,
-        )
-    preprocessing = preprocessing_info(spec)
-    backbone_dict = backbone_info(spec, backbone_weights, feats.orig.shape[1])
-    _atomic_json(
-        os.path.join(out_dir, META_FILENAME),
-        {"labels": labels, "preprocessing": preprocessing, "backbone": backbone_dict},
-    )
-    lap("saving")
-    timings["total"] = elapsed()
-    emit({"phase": "done", "val_accuracy": metrics["val_accuracy"]})
+    clock.emit({"phase": "saving"})
+    model_path, onnx_path, preprocessing, backbone_dict = _save(
+        params, bb, serving, head, tta, labels, backbone_weights, feats.orig.shape[1],
+        cache_dir, out_dir, extract_runtime,
+    )  # fmt: skip
+    clock.lap("saving")
+    clock.timings["total"] = clock.elapsed()
+    clock.emit({"phase": "done", "val_accuracy": metrics["val_accuracy"]})
     return TrainResult(
         model_path=model_path,
         onnx_path=onnx_path,
@@ -389,13 +331,150 @@ def train(
         backbone=backbone_dict,
         metrics=metrics,
         history=history,
-        timings=timings,
+        timings=clock.timings,
         extract_images_per_s=feats.images_per_s,
-        extract_runtime=extract_runtime_used,
+        extract_runtime=bb.runtime,
         cache_hits=feats.hits,
         cache_misses=feats.misses,
         params=params.to_dict(),
     )
+
+
+def _prepare_backbone(
+    params: TrainParams,
+    samples: list[Sample],
+    backbone_weights: str | None,
+    cache_dir: str,
+    extract_runtime: str,
+    clock: _Clock,
+) -> _Backbone:
+    """Load the pretrained backbone; convert it for fast extraction only if a feature is missing."""
+    clock.emit({"phase": "preparing"})
+    import keras
+
+    keras.utils.set_random_seed(params.seed)
+    spec = get_spec(params.backbone)
+    feature_model, backbone, scaling = build_feature_model(spec, backbone_weights)
+    weights_id = _weights_id(spec, backbone_weights, params.seed)
+    namespace = f"{spec.name}-p{PREPROCESSING_VERSION}-{spec.input_size}-{weights_id}"
+    cache = FeatureCache(cache_dir, namespace)
+    variants = ("orig", "flip") if params.augmentation else ("orig",)
+    bb = _Backbone(spec, backbone, scaling, namespace, feature_model.predict_on_batch, None)
+    clock.lap("preparing")
+    if not all(cache.has(s.key, v) for s in samples for v in variants):
+        extractor = feature_extractor(
+            feature_model,
+            cache_dir=cache_dir,
+            namespace=namespace,
+            runtime=extract_runtime,
+            on_convert=lambda: clock.emit({"phase": "converting"}),
+        )
+        bb.predict, bb.runtime = extractor.predict, extractor.runtime
+        clock.lap("converting" if extractor.convert_seconds is not None else "preparing")
+    return bb
+
+
+def _train_head(
+    params: TrainParams,
+    feats: Any,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    k: int,
+    state: dict[str, Any] | None,
+    clock: _Clock,
+) -> tuple[tuple[Any, Any], list[dict[str, Any]], dict[str, Any]]:
+    """The classifier head on the features: (dropout, dense), its epoch history, its info."""
+    if state is not None:
+        # Resuming fine-tuning: the head (and more) comes back with the checkpointed weights.
+        return build_head(k, params.dropout), list(state["head_history"]), dict(state["head_info"])
+    x_tr, y_tr = feats.orig[train_idx], y[train_idx]
+    if feats.flip is not None:  # mirrored photos are as valid as the originals
+        x_tr = np.concatenate([x_tr, feats.flip[train_idx]])
+        y_tr = np.concatenate([y_tr, y[train_idx]])
+    history: list[dict[str, Any]] = []
+    *head, info = fit_head(
+        x_train=x_tr,
+        y_train=y_tr,
+        x_val=x_val,
+        y_val=y_val,
+        num_labels=k,
+        dropout=params.dropout,
+        learning_rate=params.learning_rate,
+        batch_size=params.batch_size,
+        epochs=params.epochs,
+        patience=params.patience,
+        progress=clock.emit,
+        should_stop=clock.should_stop,
+        elapsed=clock.elapsed,
+        history=history,
+    )
+    return tuple(head), history, info
+
+
+def _validation_probabilities(
+    params: TrainParams,
+    serving: Any,
+    head: tuple[Any, Any],
+    samples: list[Sample],
+    val_idx: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    size: int,
+) -> np.ndarray:
+    import keras
+
+    if params.mode == "finetune":  # the backbone changed: run the images end to end
+        val_ds = make_image_dataset(
+            [samples[i].path for i in val_idx], y[val_idx], size, params.batch_size, False, 0
+        )
+        return np.asarray(serving.predict(val_ds, verbose=0))
+    dropout, dense = head
+    # Backend-agnostic: a torch tensor that tracks gradients refuses np.asarray.
+    return keras.ops.convert_to_numpy(dense(dropout(x_val, training=False), training=False))
+
+
+def _label_check_result(label_check: Any) -> tuple[list[Any], dict[str, Any]]:
+    try:
+        return label_check.result()
+    except Exception as exc:  # noqa: BLE001 - the model is good without it; say why it is missing
+        error = (str(exc) or type(exc).__name__)[:300]
+        return [], {"method": "confident_learning", "error": error}
+
+
+def _save(
+    params: TrainParams,
+    bb: _Backbone,
+    serving: Any,
+    head: tuple[Any, Any],
+    tta: bool,
+    labels: list[str],
+    backbone_weights: str | None,
+    feature_dim: int,
+    cache_dir: str,
+    out_dir: str,
+    extract_runtime: str,
+) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
+    """model.keras, model.onnx (quick mode, when this worker converts) and model.json."""
+    model_path = os.path.join(out_dir, MODEL_FILENAME)
+    atomic_write_path(model_path, serving.save)
+    onnx_path = None
+    if params.mode == "quick":  # fine-tuning changed the backbone: its cached form is stale
+        onnx_path = _serving_onnx(
+            backbone_path=backbone_onnx_path(cache_dir, bb.namespace),
+            head=head,
+            tta=tta,
+            out_path=os.path.join(out_dir, ONNX_FILENAME),
+            runtime=extract_runtime,
+        )
+    preprocessing = preprocessing_info(bb.spec)
+    backbone_dict = backbone_info(bb.spec, backbone_weights, feature_dim)
+    _atomic_json(
+        os.path.join(out_dir, META_FILENAME),
+        {"labels": labels, "preprocessing": preprocessing, "backbone": backbone_dict},
+    )
+    return model_path, onnx_path, preprocessing, backbone_dict
 
 
 def _serving_onnx(
