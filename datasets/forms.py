@@ -6,21 +6,11 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
+from aimaker.ids import parse_id
 from datasets.collect import QUERY_MAX_LENGTH, collect_provider_choices
 from projects.models import Label, Project
 
 MAX_SELECTED = 1000  # images per bulk action; a page shows far fewer
-ID_MAX = 2**63 - 1  # a BIGINT: larger values overflow SQLite's driver in `pk__in` lookups
-
-
-def parse_id(value: object) -> int | None:
-    """A database id typed by a user, or None. ASCII digits only: "²".isdigit() is True, yet
-    int("²") raises."""
-    text = str(value).strip() if value is not None else ""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    number = int(text)
-    return number if number <= ID_MAX else None
 
 
 class IdsModelMultipleChoiceField(forms.ModelMultipleChoiceField):

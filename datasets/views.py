@@ -20,9 +20,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aimaker.http import wants_json
+from aimaker.ids import parse_id
 from datasets import services
 from datasets.archive import ArchiveRejected
-from datasets.forms import ImagesActionForm, ZipPlanForm, parse_id
+from datasets.forms import ImagesActionForm, ZipPlanForm
 from datasets.models import Image
 from datasets.uploads import ArchiveUploadHandler, StoredArchive, archive_path, sweep_stale
 from projects.access import get_project_for_owner, get_project_for_viewer

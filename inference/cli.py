@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from aimaker.ids import parse_id
 from inference import services
 from inference.models import ModelVersion
 from projects.models import Project
@@ -28,8 +29,8 @@ def resolve_project(ref: str, owner: str | None = None) -> Project:
     qs = Project.objects.select_related("owner")
     if owner:
         qs = qs.filter(owner__username=owner)
-    if ref.isascii() and ref.isdigit():  # "²".isdigit() is True, int("²") fails
-        by_id = qs.filter(pk=int(ref)).first()
+    if (pk := parse_id(ref)) is not None:
+        by_id = qs.filter(pk=pk).first()
         if by_id:
             return by_id
     matches = list(qs.filter(name=ref)) or list(qs.filter(name__iexact=ref))

@@ -48,9 +48,9 @@ class LoadedModel:
     loaded_at: float = field(default_factory=time.monotonic)
 
     def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
-        from training.ml.data import preprocess_image
+        from training.ml.data import preprocess_images
 
-        return np.stack([preprocess_image(img, self.input_size) for img in images])
+        return preprocess_images(images, self.input_size)
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         if self._onnx is not None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from aimaker.ids import parse_id
 from inference import serving
 from inference.models import (
     DefaultSwitch,
@@ -116,12 +117,12 @@ def model_version_get(*, project: Project, ref: str | int | None) -> ModelVersio
         if version is None:
             raise NoModelVersion("This AI has no trained model yet: train it first.")
         return version
-    text = str(ref).strip().lower().removeprefix("v")
-    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, int("²") fails
+    number = parse_id(str(ref).strip().lower().removeprefix("v"))
+    if number is None:
         raise PredictionError(f"Unknown version {ref!r}: use a number like 2, v2 or “latest”.")
-    version = qs.filter(number=int(text)).first()
+    version = qs.filter(number=number).first()
     if version is None:
-        raise PredictionError(f"This AI has no version v{int(text)}.", status=404)
+        raise PredictionError(f"This AI has no version v{number}.", status=404)
     return version
 
 

@@ -46,6 +46,11 @@ def preprocess_image(img: Image.Image, size: int) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
+def preprocess_images(images: Sequence[Image.Image], size: int) -> np.ndarray:
+    """A batch (N, size, size, 3) of preprocess_image: what every predictor feeds its model."""
+    return np.stack([preprocess_image(img, size) for img in images])
+
+
 def load_image(path: str, size: int) -> np.ndarray:
     try:
         with Image.open(path) as img:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .data import preprocess_image
+from .data import preprocess_images
 
 MAX_BATCH = 32
 
@@ -25,7 +25,7 @@ class Predictor:
         self._lock = threading.Lock()
 
     def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return np.stack([preprocess_image(img, self.input_size) for img in images])
+        return preprocess_images(images, self.input_size)
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for already preprocessed images (N, size, size, 3) float32 0..255."""

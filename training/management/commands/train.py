@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from aimaker.ids import parse_id
 from projects.models import Project
 from training.models import TrainingRun
 from training.presets import Preset, training_preset_params
@@ -57,8 +58,8 @@ class Command(BaseCommand):
             if not get_user_model().objects.filter(username=owner).exists():
                 raise CommandError(f"No user {owner!r}.")
             qs = qs.filter(owner__username=owner)
-        if ref.isascii() and ref.isdigit() and qs.filter(pk=int(ref)).exists():
-            return qs.get(pk=int(ref))
+        if (pk := parse_id(ref)) is not None and qs.filter(pk=pk).exists():
+            return qs.get(pk=pk)
         matches = list(qs.filter(name__iexact=ref))
         if not matches:
             raise CommandError(f"No project {ref!r}" + (f" of {owner}." if owner else "."))
