@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from datasets.models import Image
 from projects.access import get_project_for_owner, get_project_for_viewer
 from projects.events import visitor_run
 from projects.models import Project
@@ -79,8 +80,6 @@ def training_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _image_links(project_id: int, image_ids: list[int]) -> dict[int, dict[str, str | None]]:
     """Detail and thumbnail links of images, None for images deleted since the run."""
-    from datasets.models import Image
-
     existing = set(
         Image.objects.filter(project_id=project_id, pk__in=image_ids).values_list("pk", flat=True)
     )

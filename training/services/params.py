@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
+from datasets.services import dataset_summary
 from projects.models import Label, Project
 from training.ml import TEST_ONLY_WEIGHTS
 from training.ml.types import TrainParams
@@ -40,8 +41,6 @@ def training_label_counts(*, project: Project) -> list[tuple[Label, int]]:
 
 def training_problems(*, project: Project) -> list[str]:
     """Why the project cannot be trained now (empty: ready)."""
-    from datasets.services import dataset_summary
-
     summary = dataset_summary(project)
     problems = list(summary["problems"])
     with_images = sum(1 for row in summary["labels"] if row["count"])

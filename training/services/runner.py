@@ -20,11 +20,15 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from aimaker.db import db_retry, db_try
+from datasets.models import Image
 from projects.notify import notify_project
 from projects.work import (
     Throttle,
     work_run,
 )
+from training.ml import ONNX_FILENAME
+from training.ml.backbones import BackboneUnavailable
+from training.ml.types import Sample, TrainingCancelled
 from training.models import EpochMetric, TrainingRun
 from training.services.runs import training_runs_dispatch, training_runs_fail_stale
 from training.services.state import (
@@ -151,9 +155,6 @@ def _local_samples(
 ) -> tuple[list[Any], list[int]]:
     """Samples of the run's snapshot as local files. Local storage is read in place; remote
     storage is downloaded to `workdir` in batches. Images deleted since the start are skipped."""
-    from datasets.models import Image
-    from training.ml.types import Sample
-
     label_of = {image_id: label for image_id, label in run.snapshot}
     ids = [image_id for image_id, _ in run.snapshot]
     samples: list[Sample] = []
@@ -230,8 +231,6 @@ def _save_artifacts(run: TrainingRun, result: Any, out_dir: Path) -> str:
     local = {"model.keras": Path(result.model_path), **{n: out_dir / n for n in files}}
     names = list(ARTIFACT_FILES)
     if result.onnx_path:  # built from the cached backbone: serving needs no conversion
-        from training.ml import ONNX_FILENAME
-
         local[ONNX_FILENAME] = Path(result.onnx_path)
         names.insert(1, ONNX_FILENAME)
     for name in names:
@@ -283,9 +282,6 @@ def training_run_execute(
             _train_in(run, Path(workdir), reporter)
 
     def fail(exc: Exception) -> None:
-        from training.ml.backbones import BackboneUnavailable
-        from training.ml.types import TrainingCancelled
-
         if isinstance(exc, TrainingCancelled):
             run.status = TrainingRun.Status.CANCELLED
             return

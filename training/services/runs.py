@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from datasets.models import Image
 from projects.models import Project
 from projects.work import (
     LOST_AFTER,
@@ -93,8 +94,6 @@ def training_run_start(
     if problems:
         raise ValidationError(problems)
     _check_active_limits(project)
-    from datasets.models import Image
-
     labels = [label for label, _ in training_label_counts(project=project)]
     index = {label.pk: i for i, label in enumerate(labels)}
     pairs = Image.objects.filter(project=project).order_by("pk").values_list("pk", "label_id")
