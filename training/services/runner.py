@@ -1,7 +1,7 @@
 """The worker side of a run: fetch its images, train, store its artifacts, report progress.
 
-Keras is never imported here at module level: the web process and the worker parent stay light;
-training.ml is imported inside the run only."""
+Keras is never imported at module level (training.ml imports it inside train() only): the web
+process and the worker parent stay light."""
 
 from __future__ import annotations
 
