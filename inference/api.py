@@ -21,6 +21,7 @@ from inference.authentication import PersonalTokenScheme  # noqa: F401 - schema 
 from inference.models import ModelVersion, Prediction
 from projects.api import api_ask_anonymous_for_a_token, api_project_for_viewer
 from projects.models import Label, Project
+from projects.serializers import ErrorSerializer
 
 # --- Projects, labels, versions -----------------------------------------------------------
 
@@ -79,12 +80,12 @@ class Predict(APIView):
         request={"multipart/form-data": s.PredictRequestSerializer},
         responses={
             200: s.PredictResponseSerializer,
-            400: OpenApiResponse(s.ErrorSerializer, "not an image, corrupt, bad version"),
-            404: OpenApiResponse(s.ErrorSerializer, "no such project or version"),
-            403: OpenApiResponse(s.ErrorSerializer, "visitors may use the default version only"),
-            409: OpenApiResponse(s.ErrorSerializer, "no default version yet"),
-            413: OpenApiResponse(s.ErrorSerializer, "file too large"),
-            429: OpenApiResponse(s.ErrorSerializer, "too many predictions or model loads"),
+            400: OpenApiResponse(ErrorSerializer, "not an image, corrupt, bad version"),
+            404: OpenApiResponse(ErrorSerializer, "no such project or version"),
+            403: OpenApiResponse(ErrorSerializer, "visitors may use the default version only"),
+            409: OpenApiResponse(ErrorSerializer, "no default version yet"),
+            413: OpenApiResponse(ErrorSerializer, "file too large"),
+            429: OpenApiResponse(ErrorSerializer, "too many predictions or model loads"),
         },
         summary="Predict the label of one image",
     )

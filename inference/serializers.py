@@ -8,7 +8,6 @@ from rest_framework import serializers
 
 from inference.models import ModelVersion
 from projects.models import Label, Project
-from projects.serializers import ErrorSerializer  # noqa: F401 - s.ErrorSerializer in schemas
 from training.serializers import summary_metrics
 
 

@@ -274,8 +274,9 @@ def train(
     tta = feats.flip is not None
     x_val = (feats.orig[val_idx] + feats.flip[val_idx]) / 2 if tta else feats.orig[val_idx]
     head, head_history, head_info = _train_head(
-        params, feats, y, train_idx, x_val, y[val_idx], k, state, clock
-    )
+        params=params, feats=feats, y=y, train_idx=train_idx, x_val=x_val,
+        y_val=y[val_idx], k=k, state=state, clock=clock,
+    )  # fmt: skip
     clock.lap("training")
 
     finetune_history: list[dict[str, Any]] = []
@@ -304,8 +305,9 @@ def train(
     clock.stop_point("evaluating")
     clock.emit({"phase": "evaluating"})
     val_probs = _validation_probabilities(
-        params, serving, head, samples, val_idx, y, x_val, bb.spec.input_size
-    )
+        params=params, serving=serving, head=head, samples=samples, val_idx=val_idx,
+        y_val=y[val_idx], x_val=x_val, size=bb.spec.input_size,
+    )  # fmt: skip
     metrics = classification_metrics(val_probs, y[val_idx], labels, val_idx)
     metrics["train_count"] = int(len(train_idx))
     metrics["best_epoch"] = head_info.get("best_epoch")
@@ -317,8 +319,9 @@ def train(
 
     clock.emit({"phase": "saving"})
     model_path, onnx_path, preprocessing, backbone_dict = _save(
-        params, bb, serving, head, tta, labels, backbone_weights, feats.orig.shape[1],
-        cache_dir, out_dir, extract_runtime,
+        params=params, bb=bb, serving=serving, head=head, tta=tta, labels=labels,
+        backbone_weights=backbone_weights, feature_dim=feats.orig.shape[1],
+        cache_dir=cache_dir, out_dir=out_dir, extract_runtime=extract_runtime,
     )  # fmt: skip
     clock.lap("saving")
     clock.timings["total"] = clock.elapsed()
@@ -375,6 +378,7 @@ def _prepare_backbone(
 
 
 def _train_head(
+    *,
     params: TrainParams,
     feats: Any,
     y: np.ndarray,
@@ -414,12 +418,13 @@ def _train_head(
 
 
 def _validation_probabilities(
+    *,
     params: TrainParams,
     serving: Any,
     head: tuple[Any, Any],
     samples: list[Sample],
     val_idx: np.ndarray,
-    y: np.ndarray,
+    y_val: np.ndarray,
     x_val: np.ndarray,
     size: int,
 ) -> np.ndarray:
@@ -427,7 +432,7 @@ def _validation_probabilities(
 
     if params.mode == "finetune":  # the backbone changed: run the images end to end
         val_ds = make_image_dataset(
-            [samples[i].path for i in val_idx], y[val_idx], size, params.batch_size, False, 0
+            [samples[i].path for i in val_idx], y_val, size, params.batch_size, False, 0
         )
         return np.asarray(serving.predict(val_ds, verbose=0))
     dropout, dense = head
@@ -444,6 +449,7 @@ def _label_check_result(label_check: Any) -> tuple[list[Any], dict[str, Any]]:
 
 
 def _save(
+    *,
     params: TrainParams,
     bb: _Backbone,
     serving: Any,
