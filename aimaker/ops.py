@@ -24,22 +24,31 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def queue_workers() -> dict[str, list[dict[str, Any]]]:
-    """The RQ workers alive per queue (registered and heartbeating), as JSON-able dicts."""
+def workers_alive() -> list[dict[str, Any]]:
+    """The RQ workers alive (registered and heartbeating), as JSON-able dicts."""
     import django_rq
     from rq import Worker
 
-    workers: dict[str, list[dict[str, Any]]] = {name: [] for name in settings.RQ_QUEUES}
-    connection_ = django_rq.get_connection("default")
-    for worker in Worker.all(connection=connection_):
-        info = {
+    return [
+        {
             "name": worker.name,
             "host": worker.hostname,
+            "pid": worker.pid,
+            "queues": worker.queue_names(),
             "state": worker.get_state(),
             "current_job": worker.get_current_job_id(),
             "last_heartbeat": worker.last_heartbeat.isoformat() if worker.last_heartbeat else None,
         }
-        for queue in worker.queue_names():
+        for worker in Worker.all(connection=django_rq.get_connection("default"))
+    ]
+
+
+def queue_workers() -> dict[str, list[dict[str, Any]]]:
+    """The live workers per queue."""
+    workers: dict[str, list[dict[str, Any]]] = {name: [] for name in settings.RQ_QUEUES}
+    for worker in workers_alive():
+        info = {k: v for k, v in worker.items() if k not in ("queues", "pid")}
+        for queue in worker["queues"]:
             workers.setdefault(queue, []).append(info)
     return workers
 

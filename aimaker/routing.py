@@ -1,7 +1,10 @@
 from django.urls import path
 
-from projects.consumers import ProjectConsumer
+from aimaker.staff.consumers import OpsConsumer
+from projects.consumers import MeConsumer, ProjectConsumer
 
 websocket_urlpatterns = [
     path("ws/projects/<int:pk>/", ProjectConsumer.as_asgi()),
+    path("ws/me/", MeConsumer.as_asgi()),
+    path("ws/ops/", OpsConsumer.as_asgi()),
 ]

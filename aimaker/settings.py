@@ -351,6 +351,10 @@ LOGGING = {
 AIMAKER_PROJECT_MAX_LABELS = 100
 AIMAKER_LABEL_MAX_LENGTH = 64
 AIMAKER_WS_MAX_MESSAGE_BYTES = 4096
+# The staff operations page: an update at most this often while work changes, and one this
+# often regardless (workers and queue lengths change without events).
+AIMAKER_OPS_UPDATE_SECONDS = env_float("AIMAKER_OPS_UPDATE_SECONDS", 1.0)
+AIMAKER_OPS_REFRESH_SECONDS = env_float("AIMAKER_OPS_REFRESH_SECONDS", 5.0)
 AIMAKER_EXPLORE_PAGE_SIZE = 24
 
 _shared_weights = BASE_DIR.parent / "shared/models/mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"

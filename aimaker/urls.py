@@ -18,6 +18,7 @@ urlpatterns = [
     path("projects/<int:pk>/models/", include("inference.urls")),
     path("api/v1/", include("aimaker.api_urls")),
     path("settings/tokens/", include("inference.token_urls")),
+    path("ops/", include("aimaker.staff.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -64,10 +64,11 @@ class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "title", "project", "status", "done", "total", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["title", "project__name"]
-    raw_id_fields = ["project", "created_by"]
+    raw_id_fields = ["project", "created_by", "cancelled_by"]
 
 
 admin.site.unregister(User)
+admin.site.index_template = "admin/aimaker_index.html"  # links the operations dashboard
 
 
 @admin.register(User)

@@ -1,4 +1,5 @@
-"""The project websocket: /ws/projects/<pk>/ relays the project's live events."""
+"""The websockets of projects: /ws/projects/<pk>/ relays one project's live events, /ws/me/
+the events of all the user's own projects for "My AIs"."""
 
 from typing import Any
 
@@ -7,10 +8,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from projects.access import can_view
+from projects.cards import card_json, project_card, project_cards_for_owner
 from projects.events import visitor_event
-from projects.models import Project
-from projects.notify import project_group
+from projects.models import Project, WorkStatus
+from projects.notify import project_group, user_group
 from projects.snapshot import project_snapshot
+
+# A run that ended changes what its card shows beyond the run (the default version).
+_ENDED = (WorkStatus.SUCCEEDED, WorkStatus.FAILED, WorkStatus.CANCELLED)
 
 
 def _snapshot_for(project_id: int) -> dict[str, Any]:
@@ -21,8 +26,38 @@ def _is_owner(user: Any, project_id: int) -> bool:
     return Project.objects.filter(pk=project_id, owner_id=user.pk).exists()
 
 
-class ProjectConsumer(AsyncJsonWebsocketConsumer):
+def _cards_for(user: Any) -> list[dict[str, Any]]:
+    return [card_json(card) for card in project_cards_for_owner(user=user)]
+
+
+def _card_for(user: Any, project_id: int) -> dict[str, Any] | None:
+    card = project_card(project_id=project_id, owner=user)
+    return card_json(card) if card else None
+
+
+class ListeningConsumer(AsyncJsonWebsocketConsumer):
+    """A socket that only listens: it refuses big messages and answers pings."""
+
     group: str | None = None
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+        if size > settings.AIMAKER_WS_MAX_MESSAGE_BYTES:
+            await self.close(code=1009)  # message too big
+            return
+        await super().websocket_receive(message)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # Clients only listen; a ping lets them check the socket is alive.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+
+class ProjectConsumer(ListeningConsumer):
     is_owner = False
 
     async def connect(self) -> None:
@@ -44,22 +79,6 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         # One event for everyone; visitors get its reduced form (projects/events.py).
         await self.send_json(event if self.is_owner else visitor_event(event))
 
-    async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def websocket_receive(self, message: dict[str, Any]) -> None:
-        size = len(message.get("text") or "") + len(message.get("bytes") or b"")
-        if size > settings.AIMAKER_WS_MAX_MESSAGE_BYTES:
-            await self.close(code=1009)  # message too big
-            return
-        await super().websocket_receive(message)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # Clients only listen; a ping lets them check the socket is alive.
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
-
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Relayed events touch no database, so skip channels' close_old_connections() before
         # them: it is a hop to the one sync thread per viewer per event, which serialised a
@@ -76,3 +95,27 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         project_id = int(self.scope["url_route"]["kwargs"]["pk"])
         if not await database_sync_to_async(can_view)(self.scope["user"], project_id):
             await self.close(code=4403)  # no longer allowed: stop streaming at once
+
+
+class MeConsumer(ListeningConsumer):
+    """The user's own projects: a snapshot of every card, then each project's events tagged
+    with its id, and a fresh card when a run ends."""
+
+    async def connect(self) -> None:
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close()  # refused at the handshake
+            return
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        cards = await database_sync_to_async(_cards_for)(user)
+        await self.send_json({"type": "snapshot", "projects": cards})
+
+    async def me_event(self, message: dict[str, Any]) -> None:
+        event, project_id = message["event"], message["project_id"]
+        await self.send_json({**event, "project_id": project_id})
+        if event.get("type") == "training" and (event.get("run") or {}).get("status") in _ENDED:
+            card = await database_sync_to_async(_card_for)(self.scope["user"], project_id)
+            if card is not None:
+                await self.send_json({"type": "card", "card": card})

@@ -261,13 +261,15 @@ def job_create(
     return job
 
 
-def job_cancel(*, job: Job) -> Job:
-    """Ask a job to stop. A queued job is cancelled at once; a running one stops at its next
-    progress check."""
+def job_cancel(*, job: Job, by: User | None = None) -> Job:
+    """Ask a job to stop, recording who asked (`by`: the owner, or staff). A queued job is
+    cancelled at once; a running one stops at its next progress check."""
+    by_id = by.pk if by is not None else None
     if job.status == Job.Status.QUEUED:
         updated = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
             status=Job.Status.CANCELLED,
             cancel_requested=True,
+            cancelled_by_id=by_id,
             finished_at=timezone.now(),
             message="Cancelled before it started.",
         )
@@ -275,7 +277,9 @@ def job_cancel(*, job: Job) -> Job:
             job.refresh_from_db()
             job_notify(job)
             return job
-    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        cancel_requested=True, cancelled_by_id=by_id
+    )
     job.refresh_from_db()
     return job
 

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from projects import services
 from projects.access import get_project_for_owner, get_project_for_viewer, projects_public
+from projects.cards import project_cards_for_owner
 from projects.forms import LabelRenameForm, LabelsAddForm, ProjectForm
 from projects.models import Job, Label
 from projects.panels import panels_context
@@ -16,8 +17,11 @@ from projects.panels import panels_context
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    projects = request.user.projects.all()
-    return render(request, "projects/project_list.html", {"projects": projects})
+    query = request.GET.get("q", "").strip()[:100]
+    cards = project_cards_for_owner(user=request.user, query=query)
+    has_any = bool(cards) or (bool(query) and request.user.projects.exists())
+    context = {"cards": cards, "query": query, "has_any": has_any}
+    return render(request, "projects/project_list.html", context)
 
 
 @login_required
@@ -155,7 +159,7 @@ def job_cancel(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if job.is_active:
-        services.job_cancel(job=job)
+        services.job_cancel(job=job, by=request.user)
         messages.info(request, f"Cancelling “{job.title}”.")
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

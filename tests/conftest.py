@@ -137,6 +137,20 @@ def other_client(owner, other):
 
 
 @pytest.fixture
+def staff(django_user_model, password):
+    return django_user_model.objects.create_user("mod", "mod@example.com", password, is_staff=True)
+
+
+@pytest.fixture
+def staff_client(staff):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(staff)
+    return c
+
+
+@pytest.fixture
 def owner_api(owner):
     """A script of the owner's, with a bearer token."""
     from django.test import Client

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 # URLs that are not about one project: covered by their own tests.
 # The API has its own per-endpoint tests with another user's token (tests/inference/).
-GLOBAL_PREFIXES = ("admin:", "django_rq:", "api-", "api:", "schema", "docs", "tokens:")
+# The staff operations page ("ops:"): tests/staff/ (404 for everyone but staff).
+GLOBAL_PREFIXES = ("admin:", "django_rq:", "api-", "api:", "schema", "docs", "tokens:", "ops:")
 GLOBAL_NAMES = {
     "home", "signup", "login", "logout", "password_change", "password_change_done",
     "password_reset", "password_reset_done", "password_reset_confirm",

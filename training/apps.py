@@ -6,9 +6,10 @@ class TrainingConfig(AppConfig):
     verbose_name = "Training"
 
     def ready(self) -> None:
-        from projects import panels, snapshot
+        from projects import cards, panels, snapshot
         from projects.work import sweeper_register
         from training.services import (
+            training_cards,
             training_runs_fail_stale,
             training_runs_sweep,
             training_snapshot,
@@ -16,6 +17,7 @@ class TrainingConfig(AppConfig):
         from training.views import project_panel
 
         snapshot.register(training_snapshot)
+        cards.register(training_cards)
         panels.register(project_panel)
         sweeper_register(training_runs_fail_stale)
         sweeper_register(training_runs_sweep)

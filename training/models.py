@@ -36,6 +36,14 @@ class TrainingRun(models.Model):
     phase = models.CharField(max_length=30, blank=True)
     progress = models.JSONField(default=dict, blank=True, help_text="latest progress event")
     cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="who asked it to stop: the owner, or staff on the operations page",
+    )
     rq_job_id = models.CharField(max_length=64, blank=True)
     worker_name = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -173,7 +173,7 @@ def run_cancel(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
     run = _run(project, number)
     if run.is_active:
-        services.training_run_cancel(run=run)
+        services.training_run_cancel(run=run, by=request.user)
         messages.info(request, f"Cancelling run #{run.number}.")
     return redirect("training:run", pk=project.pk, number=run.number)
 

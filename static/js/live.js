@@ -20,11 +20,14 @@
 
   const FINAL = { 4403: "○ no longer available", 1009: "○ disconnected" };
 
-  AIMaker.connect = function (projectId) {
+  AIMaker.connect = function (projectId) { AIMaker.connectTo("/ws/projects/" + projectId + "/"); };
+
+  // Any live page: the socket at `path` (e.g. "/ws/me/"), reconnecting with back-off.
+  AIMaker.connectTo = function (path) {
     let delay = 1000;
     function open() {
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      const ws = new WebSocket(scheme + location.host + "/ws/projects/" + projectId + "/");
+      const ws = new WebSocket(scheme + location.host + path);
       AIMaker.socket = ws;
       ws.onopen = function () { delay = 1000; setStatus("● live", "text-bg-success"); };
       ws.onmessage = function (msg) { AIMaker.emit(JSON.parse(msg.data)); };
@@ -106,7 +109,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     const el = document.querySelector("[data-live-project]");
+    const other = document.querySelector("[data-live-url]");
     if (el && el.dataset.liveProject) AIMaker.connect(el.dataset.liveProject);
+    else if (other) AIMaker.connectTo(other.dataset.liveUrl);
     else setStatus("", "d-none");
   });
 })();

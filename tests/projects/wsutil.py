@@ -1,4 +1,4 @@
-"""Helpers to open the project websocket through the full ASGI stack (origin + auth)."""
+"""Helpers to open the websockets through the full ASGI stack (origin + auth)."""
 
 from channels.testing import WebsocketCommunicator
 
@@ -9,11 +9,15 @@ def session_cookie(client) -> str:
     return client.cookies["sessionid"].value if "sessionid" in client.cookies else ""
 
 
-def communicator(project_id: int, *, session: str = "", origin: str = "http://testserver"):
+def socket(path: str, *, session: str = "", origin: str = "http://testserver"):
     headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
     if session:
         headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, f"/ws/projects/{project_id}/", headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+def communicator(project_id: int, *, session: str = "", origin: str = "http://testserver"):
+    return socket(f"/ws/projects/{project_id}/", session=session, origin=origin)
 
 
 async def receive_until(comm, predicate, timeout: float = 10.0) -> list[dict]:

@@ -201,13 +201,17 @@ def training_runs_dispatch() -> int:
     return sent
 
 
-def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
+def training_run_cancel(*, run: TrainingRun, by: User | None = None) -> TrainingRun:
     """A queued run is cancelled at once (and leaves the queue); a running one stops at its
-    next batch."""
+    next batch. `by` (the owner, or staff) is recorded."""
     now = timezone.now()
+    by_id = by.pk if by is not None else None
     if run.status == TrainingRun.Status.QUEUED:
         updated = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
-            status=TrainingRun.Status.CANCELLED, cancel_requested=True, finished_at=now
+            status=TrainingRun.Status.CANCELLED,
+            cancel_requested=True,
+            cancelled_by_id=by_id,
+            finished_at=now,
         )
         if updated:
             work_dequeue(queue=QUEUE, rq_job_id=training_run_rq_job_id(run=run))
@@ -216,7 +220,7 @@ def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
             training_runs_dispatch()
             return run
     if run.status == TrainingRun.Status.RUNNING:
-        TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True, cancelled_by_id=by_id)
     run.refresh_from_db()
     training_run_notify(run)
     return run

@@ -4,9 +4,11 @@ websocket snapshot part."""
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from typing import Any
 
 import django_rq
+from django.db.models import Max, Q
 from django.urls import reverse
 
 from projects.models import Project
@@ -41,18 +43,39 @@ def training_run_rq_job_id(*, run: TrainingRun) -> str:
     return run.rq_job_id or f"aimaker-training-run-{run.pk}"
 
 
+def training_queue_positions(*, runs: list[TrainingRun]) -> dict[int, int]:
+    """1-based positions of the queued ones among `runs` in the training queue: one Redis
+    read, and one query when some are not (yet) in Redis (they count after the queued runs
+    created before them)."""
+    queued = [run for run in runs if run.status == TrainingRun.Status.QUEUED]
+    if not queued:
+        return {}
+    try:
+        index = {job_id: i for i, job_id in enumerate(django_rq.get_queue(QUEUE).get_job_ids())}
+    except Exception:  # noqa: BLE001 - Redis trouble must not break a page
+        index = {}
+    positions: dict[int, int] = {}
+    missing = []
+    for run in queued:
+        i = index.get(training_run_rq_job_id(run=run))
+        if i is None:
+            missing.append(run)
+        else:
+            positions[run.pk] = i + 1
+    if missing:
+        ahead = sorted(
+            TrainingRun.objects.filter(
+                status=TrainingRun.Status.QUEUED, pk__lt=max(run.pk for run in missing)
+            ).values_list("pk", flat=True)
+        )
+        for run in missing:
+            positions[run.pk] = bisect_left(ahead, run.pk) + 1
+    return positions
+
+
 def training_queue_position(*, run: TrainingRun) -> int | None:
     """1-based position of a queued run in the training queue (None when not queued)."""
-    if run.status != TrainingRun.Status.QUEUED:
-        return None
-    try:
-        position = django_rq.get_queue(QUEUE).get_job_position(training_run_rq_job_id(run=run))
-    except Exception:  # noqa: BLE001 - Redis trouble must not break a page
-        position = None
-    if position is not None:
-        return position + 1
-    # Not (yet) in Redis: count the queued runs created before it.
-    return TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, pk__lt=run.pk).count() + 1
+    return training_queue_positions(runs=[run]).get(run.pk)
 
 
 def _phase_text(run: TrainingRun, p: dict[str, Any], position: int | None) -> str:
@@ -94,10 +117,13 @@ def _percent(run: TrainingRun, p: dict[str, Any]) -> float | None:
     return None
 
 
-def training_run_state(*, run: TrainingRun) -> dict[str, Any]:
-    """The JSON state of a run, shared by events, the snapshot and the pages."""
+def training_run_state(
+    *, run: TrainingRun, positions: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """The JSON state of a run, shared by events, the snapshot and the pages. Pass the
+    `positions` of training_queue_positions() when showing many runs."""
     p = run.progress or {}
-    position = training_queue_position(run=run)
+    position = training_queue_position(run=run) if positions is None else positions.get(run.pk)
     state: dict[str, Any] = {
         "id": run.pk,
         "number": run.number,
@@ -152,4 +178,32 @@ def training_snapshot(project: Project) -> dict[str, Any]:
             "runs": [training_run_state(run=r) for r in runs],
             "epochs": {str(r.pk): training_run_epochs(run=r) for r in runs},
         }
+    }
+
+
+def training_cards(projects: list[Project]) -> dict[int, dict[str, Any]]:
+    """The run each "My AIs" card shows: the running one, else the latest. Two queries and
+    one Redis read whatever the number of projects."""
+    ids = [project.pk for project in projects]
+    if not ids:
+        return {}
+    latest = (
+        TrainingRun.objects.filter(project_id__in=ids)
+        .values("project_id")
+        .annotate(last=Max("pk"))
+        .values("last")
+    )
+    rows = TrainingRun.objects.filter(
+        Q(pk__in=latest) | Q(project_id__in=ids, status=TrainingRun.Status.RUNNING)
+    ).defer("snapshot", "metrics", "label_ids", "labels")
+    shown: dict[int, TrainingRun] = {}
+    for run in sorted(rows, key=lambda r: (r.status == TrainingRun.Status.RUNNING, r.pk)):
+        shown[run.project_id] = run  # a running run wins over a newer queued one
+    positions = training_queue_positions(runs=list(shown.values()))
+    return {
+        project_id: {
+            "run": training_run_state(run=run, positions=positions),
+            "active_at": max(t for t in (run.created_at, run.heartbeat_at, run.finished_at) if t),
+        }
+        for project_id, run in shown.items()
     }

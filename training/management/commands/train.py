@@ -102,7 +102,7 @@ class Command(BaseCommand):
                     time.sleep(1)
                     run.refresh_from_db()
         except KeyboardInterrupt:
-            training_run_cancel(run=run)
+            training_run_cancel(run=run, by=run.created_by)
             raise CommandError(f"Interrupted: run #{run.number} asked to stop.") from None
         self.report(run)
 
