@@ -3,9 +3,10 @@
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from inference import services
@@ -31,7 +32,8 @@ def project_panel(request: HttpRequest, project: Project) -> dict[str, Any]:
 
 
 def model_cards(projects: list[Project]) -> dict[int, dict[str, Any]]:
-    """The default version and the predictions of the last 7 days, per day: two queries."""
+    """The default version (else the latest, not yet published) and the predictions of the
+    last 7 days, per day: two queries."""
     ids = [project.pk for project in projects]
     if not ids:
         return {}
@@ -49,12 +51,20 @@ def model_cards(projects: list[Project]) -> dict[int, dict[str, Any]]:
     for row in rows:
         counts[row["project_id"]][row["day"]] = row["n"]
         last_at[row["project_id"]] = max(last_at.get(row["project_id"], row["last"]), row["last"])
-    versions = {
-        v["project_id"]: v
-        for v in ModelVersion.objects.filter(project_id__in=ids, is_default=True).values(
-            "project_id", "number", "run__best_val_accuracy"
-        )
-    }
+    latest = (
+        ModelVersion.objects.filter(project_id__in=ids)
+        .values("project_id")
+        .annotate(last=Max("pk"))
+        .values("last")
+    )
+    versions: dict[int, dict[str, Any]] = {}
+    candidates = ModelVersion.objects.filter(
+        Q(project_id__in=ids, is_default=True) | Q(pk__in=latest)
+    )
+    for v in candidates.order_by("is_default").values(
+        "project_id", "number", "is_default", "run__best_val_accuracy"
+    ):
+        versions[v["project_id"]] = v  # the default wins over a newer unpublished one
     cards: dict[int, dict[str, Any]] = {}
     for pk in ids:
         series = [counts[pk].get(day, 0) for day in days]
@@ -63,6 +73,8 @@ def model_cards(projects: list[Project]) -> dict[int, dict[str, Any]]:
             "version": {
                 "name": f"v{version['number']}",
                 "accuracy": version["run__best_val_accuracy"],
+                "published": version["is_default"],
+                "url": reverse("inference:version", args=[pk, version["number"]]),
             }
             if version
             else None,

@@ -41,7 +41,10 @@ def test_my_ais_follows_a_run_live_to_its_new_version(
         ".textContent.includes('v1')"
     )
     assert "run #1 succeeded" in card.inner_text()
-    assert re.search(r"Default v1 · \d+% accurate", card.locator(".ai-version").inner_text())
+    # A new version waits for its owner to publish it.
+    assert re.search(
+        r"v1 ready to publish · \d+% accurate", card.locator(".ai-version").inner_text()
+    )
     assert page.evaluate("window.sameDocument") is True  # live, not reloaded
     # The other project's card did not change.
     assert "not trained yet" in page.locator(".ai-card", has_text="Still empty").inner_text()

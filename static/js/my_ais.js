@@ -59,13 +59,19 @@
     el.querySelector(".ai-images").textContent = (data.images || 0).toLocaleString("en");
     if (data.run) showRun(el, data.run);
     const version = el.querySelector(".ai-version");
-    if (data.version) {
-      version.innerHTML = "Default <strong></strong>";
-      version.querySelector("strong").textContent = data.version.name;
-      if (data.version.accuracy != null) version.append(" · " + pct(data.version.accuracy) + " accurate");
+    const v = data.version;
+    if (v) {
+      const link = document.createElement("a");
+      link.href = v.url;
+      link.className = "fw-semibold";
+      link.textContent = v.name;
+      version.replaceChildren(v.published ? "Default " : "", link, v.published ? "" : " ready to publish");
+      if (v.accuracy != null) version.append(" · " + pct(v.accuracy) + " accurate");
     }
     const spark = el.querySelector(".ai-spark polyline");
     if (spark && data.sparkline != null) spark.setAttribute("points", data.sparkline);
+    const total = el.querySelector(".ai-predictions");
+    if (total && data.predictions_total_7d != null) total.textContent = data.predictions_total_7d;
   }
 
   AIMaker.on("snapshot", function (ev) { (ev.projects || []).forEach(renderCard); });

@@ -78,9 +78,10 @@
       return el("tr", { "data-worker": w.name }, [who, el("td", { text: w.queues.join(", ") }), now, el("td", { className: "small", text: ago(w.last_heartbeat) })]);
     }), 4, "No worker is alive: nothing will run. Start one with `manage.py rqworker` or `make run`.");
 
+    const workerLabel = Object.fromEntries(data.workers.map(function (w) { return [w.name, w.host + " · pid " + w.pid]; }));
     const active = data.runs.map(function (r) {
       return el("tr", { "data-run": String(r.id) }, [
-        el("td", {}, [el("a", { href: r.url, text: r.title }), el("div", { className: "small" }, [badge(r.status), document.createTextNode(" training" + (r.worker ? " on " + r.worker : ""))])]),
+        el("td", {}, [el("a", { href: r.url, text: r.title }), el("div", { className: "small" }, [badge(r.status), document.createTextNode(" training" + (r.worker ? " on " + (workerLabel[r.worker] || r.worker) : ""))])]),
         el("td", { text: r.owner }), el("td", {}, [progress(r)]), el("td", { className: "text-end" }, [cancelForm(r)])]);
     }).concat(data.jobs.map(function (j) {
       return el("tr", { "data-job": String(j.id) }, [

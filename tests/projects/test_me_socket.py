@@ -66,7 +66,7 @@ async def test_it_sends_a_fresh_card_when_a_run_ends(owner_client, project):
         event = await comm.receive_json_from(timeout=5)
         assert (event["type"], event["run"]["status"]) == ("training", "succeeded")
         card = (await comm.receive_json_from(timeout=5))["card"]
-        assert card["version"] == {"name": "v1", "accuracy": 0.9}
+        assert (card["version"]["name"], card["version"]["published"]) == ("v1", True)
         assert card["run"]["text"] == "Succeeded: validation accuracy 90.0%"
     finally:
         await comm.disconnect()

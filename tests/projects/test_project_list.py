@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -68,17 +69,30 @@ def test_it_shows_each_projects_state_at_a_glance(owner_client, owner):
     response = owner_client.get(reverse("projects:list"))
     cards = {card["name"]: card for card in response.context["cards"]}
     assert (cards["Trained"]["labels"], cards["Trained"]["images"]) == (2, 3)
-    assert cards["Trained"]["version"] == {"name": "v1", "accuracy": 0.875}
+    version = cards["Trained"]["version"]
+    assert (version["name"], version["accuracy"], version["published"]) == ("v1", 0.875, True)
     assert cards["Trained"]["predictions_7d"][-1] == 4 and cards["Trained"]["thumbnail"]
     assert cards["Broken"]["run"]["text"] == "Failed: Out of memory"
     assert cards["Busy"]["run"]["percent"] == 25.0 and cards["Busy"]["run"]["val_accuracy"] == 0.5
     assert "run" not in cards["Fresh"] and cards["Fresh"]["version"] is None
     body = response.content.decode()
-    assert "Default <strong>v1</strong> · 88% accurate" in body
+    assert re.search(r'Default <a href="[^"]+/models/v1/"[^>]*>v1</a> · 88% accurate', body)
     assert "Failed: Out of memory" in body
-    assert "4 in 7 days" in body
+    assert '<span class="ai-predictions">4</span> predictions in 7 days' in body
     assert "not trained yet" in body
     assert fresh.name in body
+
+
+def test_it_offers_an_unpublished_version_to_publish(owner_client, owner):
+    project = Project.objects.create(owner=owner, name="Trained")
+    fill(project, run_status="succeeded")
+    ModelVersion.objects.filter(project=project).update(is_default=False)
+    card = owner_client.get(reverse("projects:list")).context["cards"][0]
+    assert (card["version"]["name"], card["version"]["published"]) == ("v1", False)
+    assert (
+        "ready to publish · 88% accurate"
+        in owner_client.get(reverse("projects:list")).content.decode()
+    )
 
 
 def test_it_sorts_by_latest_activity(owner_client, owner):
