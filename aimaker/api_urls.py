@@ -16,6 +16,11 @@ urlpatterns = [
     path("projects/<int:pk>/versions/", api.VersionList.as_view(), name="versions"),
     path("projects/<int:pk>/versions/<int:number>/", api.VersionDetail.as_view(), name="version"),
     path("projects/<int:pk>/predict/", api.Predict.as_view(), name="predict"),
+    path(
+        "projects/<int:pk>/predictions/<int:prediction_pk>/review/",
+        api.PredictionReview.as_view(),
+        name="prediction_review",
+    ),
     path("projects/<int:pk>/runs/", training_api.RunList.as_view(), name="runs"),
     path("projects/<int:pk>/runs/<int:number>/", training_api.RunDetail.as_view(), name="run"),
     path(

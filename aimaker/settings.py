@@ -377,6 +377,8 @@ AIMAKER_MIN_IMAGES_PER_LABEL = env_int("AIMAKER_MIN_IMAGES_PER_LABEL", 10)
 AIMAKER_QUOTA_IMAGES = env_int("AIMAKER_QUOTA_IMAGES", 100_000)
 AIMAKER_QUOTA_BYTES = env_int("AIMAKER_QUOTA_BYTES", 20 * 1024**3)
 AIMAKER_PREDICTIONS_KEPT = env_int("AIMAKER_PREDICTIONS_KEPT", 10_000)
+# "Review these" lists the predictions the model gave less than this probability.
+AIMAKER_REVIEW_BELOW = env_float("AIMAKER_REVIEW_BELOW", 0.8)
 AIMAKER_GALLERY_PAGE_SIZE = 60
 
 # Web collection: providers and what their licenses must be.

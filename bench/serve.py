@@ -5,8 +5,9 @@
     python -m bench.serve --runtime keras  # serve with Keras instead of ONNX Runtime
 
 Measures one client (latency p50/p95) and 4 concurrent clients (predictions per second) with
-an ordinary photo. The last line printed is one JSON object: p50_ms, p95_ms, rps_4_clients,
-errors, ...
+an ordinary photo, then explained predictions (?explain=true: the occlusion heat map) beside
+the bare ONNX Runtime time of the same forward passes. The last line printed is one JSON
+object: p50_ms, p95_ms, rps_4_clients, errors, explain_p50_ms, ...
 """
 
 from __future__ import annotations
@@ -98,20 +99,29 @@ def _wait_listening(log_path: Path, procs: list[subprocess.Popen], timeout: floa
     raise RuntimeError("the server did not start in time")
 
 
-def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: int) -> dict:
+def _measure(
+    url: str, token: str, photo: bytes, n_single: int, n_concurrent: int, n_explain: int
+) -> dict:
     import requests
 
     headers = {"Authorization": f"Bearer {token}"}
     session_local: dict[int, requests.Session] = {}
 
-    def one(i: int) -> tuple[float, float | None, int]:
+    def one(i: int, explain: bool = False) -> tuple[float, float | None, int]:
         import threading
 
         s = session_local.setdefault(threading.get_ident(), requests.Session())
         t0 = time.perf_counter()
-        r = s.post(url, headers=headers, files={"image": ("photo.jpg", photo, "image/jpeg")})
+        r = s.post(
+            url + ("?explain=true" if explain else ""),
+            headers=headers,
+            files={"image": ("photo.jpg", photo, "image/jpeg")},
+        )
         ms = (time.perf_counter() - t0) * 1000
-        server = r.json().get("duration_ms") if r.ok else None
+        if not r.ok:
+            return ms, None, r.status_code
+        body = r.json()
+        server = body["explanation"]["duration_ms"] if explain else body.get("duration_ms")
         return ms, server, r.status_code
 
     first_ms, _, first_code = one(0)  # right after the server started: nothing loaded yet
@@ -122,6 +132,9 @@ def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: in
     with ThreadPoolExecutor(4) as pool:
         concurrent = list(pool.map(one, range(n_concurrent)))
     wall = time.perf_counter() - t0
+    explained = [one(i, explain=True) for i in range(n_explain)]
+    explain_lat = [ms for ms, _, code in explained if code == 200]
+    explain_server = [s for _, s, code in explained if code == 200 and s is not None]
     lat = [ms for ms, _, code in single if code == 200]
     server = [s for _, s, code in single if code == 200 and s is not None]
     lat4 = [ms for ms, _, code in concurrent if code == 200]
@@ -135,9 +148,36 @@ def _measure(url: str, token: str, photo: bytes, n_single: int, n_concurrent: in
         "rps_4_clients": round(len(lat4) / wall, 1),
         "p50_ms_4_clients": round(percentile(lat4, 0.5), 1) if lat4 else None,
         "p95_ms_4_clients": round(percentile(lat4, 0.95), 1) if lat4 else None,
-        "requests": len(single) + len(concurrent),
-        "errors": errors + (first_code != 200),
+        "explain_p50_ms": round(percentile(explain_lat, 0.5), 1) if explain_lat else None,
+        "explain_max_ms": round(max(explain_lat), 1) if explain_lat else None,
+        "explain_server_p50_ms": round(percentile(explain_server, 0.5), 1)
+        if explain_server
+        else None,
+        "requests": len(single) + len(concurrent) + len(explained),
+        "errors": errors + (first_code != 200) + sum(code != 200 for _, _, code in explained),
     }
+
+
+def _explain_limit(version) -> float:
+    """The floor of an explanation: its 65 forward passes (1 + 8x8 occlusions, batches of
+    32) straight through ONNX Runtime on this machine, in ms (median of 5)."""
+    import numpy as np
+    import onnxruntime as ort
+    from django.core.files.storage import default_storage
+
+    from inference.serving import onnx_artifact_path
+
+    with default_storage.open(onnx_artifact_path(version.model_path), "rb") as f:
+        session = ort.InferenceSession(f.read(), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    x = np.random.default_rng(0).uniform(0, 255, (65, 224, 224, 3)).astype(np.float32)
+    times = []
+    for _ in range(6):
+        t0 = time.perf_counter()
+        for batch in (x[:1], x[1:33], x[33:]):
+            session.run(None, {name: batch})
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times[1:]), 1)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -146,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runtime", choices=["keras", "onnx"], default="onnx")
     parser.add_argument("--requests", type=int, default=100, help="single-client requests")
     parser.add_argument("--concurrent-requests", type=int, default=200)
+    parser.add_argument("--explain-requests", type=int, default=20)
     parser.add_argument("--photo", type=Path, help="default: a clothing-small validation photo")
     parser.add_argument(
         "--processes", type=int, default=None,
@@ -209,8 +250,12 @@ def main(argv: list[str] | None = None) -> dict:
         _wait_listening(settings.DATA_DIR / "bench-daphne.log", procs)
         url = f"http://127.0.0.1:{port}/api/v1/projects/{project_id}/predict/"
         random.seed(0)
-        figures = _measure(url, secret, photo, args.requests, args.concurrent_requests)
+        figures = _measure(
+            url, secret, photo, args.requests, args.concurrent_requests, args.explain_requests
+        )
         services.token_revoke(token=token)
+        # The servers are idle now: the bare runtime's figure gets the machine.
+        explain_limit_ms = _explain_limit(version) if args.runtime == "onnx" else None
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -230,6 +275,7 @@ def main(argv: list[str] | None = None) -> dict:
         "photo": photo_path.name,
         "photo_kb": round(len(photo) / 1024, 1),
         **figures,
+        "explain_limit_ms_bare_onnx": explain_limit_ms,
         "train_seconds": round(t_train, 1),
         **machine(),
     }

@@ -16,6 +16,7 @@ class Image(models.Model):
         ZIP = "zip", "ZIP archive"
         FOLDER = "folder", "Imported folder"
         COLLECTED = "collected", "Collected from the web"
+        CORRECTION = "correction", "From a corrected prediction"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
     label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="images")

@@ -9,6 +9,7 @@ class PredictForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
     version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    explain = forms.BooleanField(required=False, label="Show what the answer rests on")
 
     def __init__(self, *args, versions: list[ModelVersion] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -38,3 +39,15 @@ class TokenForm(forms.Form):
         label="Token name",
         help_text="What will use it, e.g. “shop scanner script”.",
     )
+
+
+class ReviewForm(forms.Form):
+    """The owner's answer for one prediction: the right label, and whether its image joins
+    the training set."""
+
+    label = forms.ModelChoiceField(queryset=None, label="The right label")
+    add = forms.BooleanField(required=False, label="Add the image to the training set")
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["label"].queryset = project.labels.all()

@@ -110,6 +110,10 @@ class Prediction(models.Model):
         API = "api", "API"
         COMMAND = "command", "Command line"
 
+    class Verdict(models.TextChoices):
+        RIGHT = "right", "Right"
+        WRONG = "wrong", "Wrong"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="predictions")
     version = models.ForeignKey(
         ModelVersion, null=True, on_delete=models.SET_NULL, related_name="predictions"
@@ -129,6 +133,13 @@ class Prediction(models.Model):
     probability = models.FloatField()
     duration_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The owner's review: right or wrong, the right label, and the training image it became.
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, blank=True)
+    correct_label = models.CharField(max_length=64, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    training_image = models.ForeignKey(
+        "datasets.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -53,11 +53,29 @@ class PredictRequestSerializer(serializers.Serializer):
     version = serializers.CharField(
         required=False, allow_blank=True, help_text="2, v2 or latest; default: the default"
     )
+    explain = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: add `explanation`, an occlusion heat map of the regions the answer "
+        "rests on (also accepted as the query parameter ?explain=true)",
+    )
 
 
 class LabelProbabilitySerializer(serializers.Serializer):
     label = serializers.CharField()
     probability = serializers.FloatField()
+
+
+class ExplanationSerializer(serializers.Serializer):
+    method = serializers.CharField(help_text="occlusion")
+    label = serializers.CharField(help_text="the label explained: the top one")
+    grid = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        help_text="rows x columns over the centre square the model saw, top row first; 0..1 "
+        "= how much hiding that region lowers the label's probability",
+    )
+    crop = serializers.CharField()
+    duration_ms = serializers.FloatField()
 
 
 class PredictResponseSerializer(serializers.Serializer):
@@ -67,3 +85,21 @@ class PredictResponseSerializer(serializers.Serializer):
     probability = serializers.FloatField()
     labels = LabelProbabilitySerializer(many=True)
     duration_ms = serializers.FloatField()
+    explanation = ExplanationSerializer(required=False, help_text="only with explain=true")
+
+
+class ReviewRequestSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=64, help_text="the right label's name")
+    add = serializers.BooleanField(
+        required=False, default=False, help_text="true: add the image to the training set"
+    )
+
+
+class ReviewResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField(help_text="what the model said")
+    verdict = serializers.ChoiceField(choices=["right", "wrong"])
+    correct_label = serializers.CharField()
+    training_image = serializers.IntegerField(allow_null=True, help_text="its training image")
+    added = serializers.BooleanField(help_text="the image joined the training set now")
+    note = serializers.CharField(help_text="what happened to the image, for people")

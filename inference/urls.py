@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inference import views
+from inference import views, views_review
 
 app_name = "inference"
 
@@ -15,4 +15,10 @@ urlpatterns = [
     path("history/rerun/", views.rerun_start, name="rerun_start"),
     path("reruns/<int:rerun_pk>/", views.rerun_detail, name="rerun"),
     path("predictions/<int:prediction_pk>/image/", views.prediction_image, name="image"),
+    path(
+        "predictions/<int:prediction_pk>/review/",
+        views_review.prediction_review,
+        name="prediction_review",
+    ),
+    path("review/", views_review.review_list, name="review"),
 ]

@@ -147,6 +147,7 @@ def predict(request: HttpRequest, pk: int) -> HttpResponse:
                     user=request.user,
                     version=version,
                     original_name=upload.name,
+                    explain=form.cleaned_data["explain"],
                 )
             except services.PredictionError as exc:
                 error, status = exc.message, exc.status
@@ -176,6 +177,8 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
         "is_owner": True,
         "page": page,
         "total": predictions.count(),
+        "labels": list(project.labels.all()),
+        "to_review": services.predictions_to_review(project=project).count(),
         "kept": settings.AIMAKER_PREDICTIONS_KEPT,
         "rerun_form": RerunForm(versions=version_list),
         # Re-runs show their state in their own list; the page has no generic live job box,

@@ -100,3 +100,85 @@ def test_its_export_page_ends_downloaded_with_a_download_again_link(
     with page.expect_download() as again:
         page.click("#download-again")
     assert again.value.suggested_filename == "colours-v1-keras.zip"
+
+
+def test_it_shows_what_a_prediction_rests_on(
+    live_asgi,
+    page,
+    owner,
+    password,
+    ai,  # noqa: F811 - fixture imported above
+    make_version,  # noqa: F811
+    tmp_path,
+):
+    from PIL import Image
+
+    from inference import services
+
+    services.model_version_set_default(version=make_version(ai), user=owner, note="first")
+    # Grey, with red in the top-left quarter of the centre square the model sees.
+    img = Image.new("RGB", (320, 240), (128, 128, 128))
+    img.paste((220, 30, 30), (40, 0, 160, 120))
+    photo = tmp_path / "corner.jpg"
+    img.save(photo, quality=95)
+    page.goto(live_asgi + reverse("login"))
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.click("form button:has-text('Log in')")
+    page.goto(live_asgi + reverse("inference:predict", args=[ai.pk]))
+    assert page.is_checked("#id_explain")
+    page.set_input_files("#id_image", str(photo))
+    page.click("#predict-btn")
+    page.wait_for_selector("#explain:not(.d-none)")
+    assert page.inner_text("#result-title") == "red"
+    assert "Why “red”?" in page.inner_text("#explain")
+    # The brightest (least dimmed) cell of the drawn map is in the top-left quarter.
+    hottest = page.evaluate(
+        """() => {
+          const c = document.getElementById('explain-heat');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let best = 0, at = 0;
+          for (let k = 0; k < d.length; k += 4) {
+            const heat = 255 - d[k + 3];
+            if (heat > best) { best = heat; at = k / 4; }
+          }
+          return [Math.floor(at / c.width), at % c.width, best];
+        }"""
+    )
+    assert hottest[0] < 4 and hottest[1] < 4 and hottest[2] > 100, hottest
+    assert page.is_visible("#explain-heat")
+    page.click("#explain-toggle")
+    assert not page.is_visible("#explain-heat")
+    assert page.inner_text("#explain-toggle") == "Show heat map"
+
+
+def test_it_turns_unsure_predictions_into_training_images(
+    live_asgi,
+    page,
+    owner,
+    password,
+    ai,  # noqa: F811 - fixture imported above
+    make_version,  # noqa: F811
+):
+    from datasets.models import Image as TrainingImage
+    from inference import services
+
+    services.model_version_set_default(version=make_version(ai), user=owner, note="first")
+    unsure = [
+        services.prediction_create(project=ai, data=colour_jpeg(c, seed=i), user=owner).prediction
+        for i, c in enumerate(("red", "green"))
+    ]
+    Prediction.objects.filter(pk__in=[p.pk for p in unsure]).update(probability=0.55)
+    page.goto(live_asgi + reverse("login"))
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.click("form button:has-text('Log in')")
+    page.goto(live_asgi + reverse("inference:history", args=[ai.pk]))
+    page.click("#review-link")
+    card = page.locator(".card", has_text=f"#{unsure[0].pk}")
+    card.locator("select").select_option(label="blue")  # the model said red: it is blue
+    card.get_by_role("button", name="Add to training").click()
+    page.wait_for_selector(".alert:has-text('Added to the training set as “blue”')")
+    assert page.locator("#review-grid .card").count() == 1  # one left to review
+    image = TrainingImage.objects.get(project=ai)
+    assert (image.label.name, image.source) == ("blue", "correction")

@@ -31,6 +31,9 @@ class TrainingRun(models.Model):
     label_ids = models.JSONField(default=list)
     snapshot = models.JSONField(default=list, help_text="[[image_id, label_index], ...]")
     image_count = models.PositiveIntegerField(default=0)
+    from_corrections = models.PositiveIntegerField(
+        default=0, help_text="images of the snapshot that came from corrected predictions"
+    )
     code_version = models.CharField(max_length=100, blank=True)
     # Live state.
     phase = models.CharField(max_length=30, blank=True)

@@ -1,6 +1,12 @@
 """Business logic for using models, by entity: versions (and the default), predictions (and
-rate limits), re-runs, exports and API tokens. Views, API, jobs and commands call these."""
+rate limits), corrections, re-runs, exports and API tokens. Views, API, jobs and commands call
+these."""
 
+from inference.services.corrections import (
+    ReviewOutcome,
+    prediction_review,
+    predictions_to_review,
+)
 from inference.services.exports import (
     export_build,
     export_filename,
@@ -64,6 +70,9 @@ __all__ = [
     "prediction_admit",
     "PRUNE_EVERY",
     "predictions_prune",
+    "ReviewOutcome",
+    "prediction_review",
+    "predictions_to_review",
     "rerun_start",
     "rerun_execute",
     "export_name",

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.base import ContentFile
@@ -29,6 +30,7 @@ from inference.models import (
 )
 from inference.services.versions import PredictionError, model_version_get
 from projects.models import Project
+from training.ml.explain import occlusion_map
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,10 @@ class PredictionOutcome:
     version: ModelVersion
     ranked: list[tuple[str, float]]
     duration_ms: float
+    explanation: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.prediction.pk if self.prediction else None,
             "version": self.version.number,
             "label": self.ranked[0][0],
@@ -64,6 +67,9 @@ class PredictionOutcome:
             "labels": [{"label": name, "probability": p} for name, p in self.ranked],
             "duration_ms": round(self.duration_ms, 1),
         }
+        if self.explanation is not None:
+            data["explanation"] = self.explanation
+        return data
 
 
 def probabilities_ranked(labels: list[str], probs: Any) -> list[tuple[str, float]]:
@@ -87,9 +93,11 @@ def prediction_create(
     source: str = Prediction.Source.WEB,
     original_name: str = "",
     keep: bool = True,
+    explain: bool = False,
 ) -> PredictionOutcome:
     """Validate the image, predict with `version` (default: the project's default) and keep
-    the prediction (image, version, probabilities, who, when). Raises PredictionError."""
+    the prediction (image, version, probabilities, who, when); with `explain`, add a heat map
+    of the regions the answer rests on. Raises PredictionError."""
     started = time.perf_counter()
     if version is None:
         version = model_version_get(project=project, ref=None)
@@ -104,8 +112,10 @@ def prediction_create(
     except serving.ModelUnavailable as exc:
         raise PredictionError(str(exc), status=503) from None
     with PILImage.open(io.BytesIO(processed.normalized)) as img:
-        probs = model.predict([img])[0]
+        x = model.preprocess([img])
+    probs = model.predict_array(x)[0]
     ranked = probabilities_ranked(model.labels, probs)
+    explanation = prediction_explain(model=model, x=x, probs=probs) if explain else None
     prediction = None
     if keep:
         image_name = thumb_name = ""  # a visitor's image the owner chose not to keep
@@ -132,8 +142,28 @@ def prediction_create(
     seconds = time.perf_counter() - started
     PREDICTION_SECONDS.labels(source=source).observe(seconds)
     return PredictionOutcome(
-        prediction=prediction, version=version, ranked=ranked, duration_ms=seconds * 1000
+        prediction=prediction,
+        version=version,
+        ranked=ranked,
+        duration_ms=seconds * 1000,
+        explanation=explanation,
     )
+
+
+def prediction_explain(*, model: serving.LoadedModel, x: np.ndarray, probs: np.ndarray) -> dict:
+    """The occlusion heat map of the top label for the one preprocessed image in `x`: a grid
+    over the square the model saw (the centre crop), 0..1 = how much hiding that region
+    lowers the top label's probability."""
+    started = time.perf_counter()
+    target = int(np.argmax(probs))
+    heat = occlusion_map(model.predict_array, x[0], target=target)
+    return {
+        "method": "occlusion",
+        "label": model.labels[target],
+        "grid": [[round(float(v), 4) for v in row] for row in heat],
+        "crop": "centre square",
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
 
 
 def prediction_admit(*, request: Any, project: Project, version: ModelVersion | None) -> None:

@@ -43,7 +43,42 @@
       const b = document.createElement("td"); b.textContent = pct(r.probability);
       tr.append(a, b); body.appendChild(tr);
     });
+    drawExplanation(result.explanation, result.probability);
     el("predict-chart").dataset.ready = "1";
+  }
+
+  // The occlusion grid as a small canvas the page stretches (smoothly) over the image, as a
+  // spotlight: what the answer rests on stays bright, what hardly matters is dimmed. It reads
+  // the same whatever the image's own colours are.
+  function drawExplanation(explanation, probability) {
+    const box = el("explain");
+    const src = el("preview").getAttribute("src");
+    if (!explanation || !src) { box.classList.add("d-none"); return; }
+    const grid = explanation.grid;
+    const rows = grid.length, cols = grid[0].length;
+    const top = Math.max.apply(null, grid.map(function (r) { return Math.max.apply(null, r); }));
+    const canvas = el("explain-heat");
+    canvas.width = cols;
+    canvas.height = rows;
+    const ctx = canvas.getContext("2d");
+    const pixels = ctx.createImageData(cols, rows);
+    grid.forEach(function (row, i) {
+      row.forEach(function (v, j) {
+        const t = top > 0 ? v / top : 0;
+        const k = 4 * (i * cols + j);
+        pixels.data[k] = pixels.data[k + 1] = pixels.data[k + 2] = 0;
+        pixels.data[k + 3] = Math.round(255 * 0.7 * (1 - t));
+      });
+    });
+    ctx.putImageData(pixels, 0, 0);
+    el("explain-img").src = src;
+    el("explain-label").textContent = explanation.label;
+    el("explain-note").textContent = (top >= 0.05
+      ? "Bright: what the answer rests on. Hiding the brightest region lowers “" + explanation.label +
+        "” from " + pct(probability) + " to " + pct(Math.max(0, probability - top)) + "."
+      : "No single region changes the answer much: it rests on the whole image.") +
+      " (" + explanation.duration_ms + " ms)";
+    box.classList.remove("d-none");
   }
 
   function showError(message) {
@@ -83,6 +118,11 @@
         input.files = e.dataTransfer.files;
         preview(input.files[0]);
       }
+    });
+    el("explain-toggle").addEventListener("click", function () {
+      const off = el("explain-box").classList.toggle("heat-off");
+      this.textContent = off ? "Show heat map" : "Hide heat map";
+      this.setAttribute("aria-pressed", off ? "false" : "true");
     });
     el("toggle-all").addEventListener("click", function () {
       const table = el("all-labels");

@@ -1,9 +1,13 @@
 """REST API v1 with personal tokens: same access rules as the pages (others: 404)."""
 
+import io
+
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from inference import services
 from inference.models import Prediction
@@ -75,6 +79,44 @@ def test_it_predicts_with_the_default_or_a_named_version(owner_api, published, m
     ).json()
     assert (data["label"], data["version"]) == ("blue", 2)
     assert Prediction.objects.filter(source="api").count() == 2
+
+
+def corner_red_jpeg() -> bytes:
+    """Grey with a red top-left quarter: "red", because of that corner."""
+    img = Image.new("RGB", (64, 64), (128, 128, 128))
+    img.paste((220, 30, 30), (0, 0, 32, 32))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_it_explains_a_prediction_on_request(owner_api, published, ai, where):
+    photo = SimpleUploadedFile("p.jpg", corner_red_jpeg(), content_type="image/jpeg")
+    if where == "form":
+        response = owner_api.post(api("predict", ai.pk), {"image": photo, "explain": "true"})
+    else:
+        response = owner_api.post(api("predict", ai.pk) + "?explain=true", {"image": photo})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    explanation = data["explanation"]
+    assert (data["label"], explanation["label"], explanation["method"]) == (
+        "red",
+        "red",
+        "occlusion",
+    )
+    heat = np.array(explanation["grid"])
+    assert heat.shape == (8, 8) and 0 <= heat.min() and heat.max() <= 1
+    # The red corner is what the answer rests on.
+    assert heat[:4, :4].mean() > 3 * heat[4:, 4:].mean()
+    plain = owner_api.post(api("predict", ai.pk), {"image": image()}).json()
+    assert "explanation" not in plain
+
+
+def test_it_refuses_an_explain_that_is_not_a_boolean(owner_api, published, ai):
+    response = owner_api.post(api("predict", ai.pk) + "?explain=maybe", {"image": image()})
+    assert response.status_code == 400 and "true or false" in response.json()["detail"]
+    assert not Prediction.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -209,3 +251,19 @@ def test_it_serves_the_schema_and_offline_docs(client):
     docs = client.get(api("docs"))
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower() and b"swagger-ui" in docs.content
+
+
+def test_it_reviews_a_prediction_and_trains_on_its_image(owner_api, other_api, published, ai):
+    from datasets.models import Image as TrainingImage
+
+    photo = {"image": image("red")}
+    prediction_id = owner_api.post(api("predict", ai.pk), photo).json()["id"]
+    url = api("prediction_review", ai.pk, prediction_id)
+    assert other_api.post(url, {"label": "green"}).status_code == 404
+    bad = owner_api.post(url, {"label": "purple"}, content_type="application/json")
+    assert bad.status_code == 400 and "blue, green, red" in bad.json()["detail"]
+    response = owner_api.post(url, {"label": "Green", "add": True}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert (data["verdict"], data["correct_label"], data["added"]) == ("wrong", "green", True)
+    assert TrainingImage.objects.get(pk=data["training_image"]).label.name == "green"

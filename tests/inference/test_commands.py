@@ -46,6 +46,9 @@ def test_it_predicts_files_one_json_line_each(published, ai, tmp_path):
     assert first["label"] == "red" and first["version"] == 1 and first["file"] == str(good)
     assert set(first["probabilities"]) == {"red", "green", "blue"}
     assert "not an image" in second["error"] and "cannot read" in third["error"]
+    assert "explanation" not in first
+    explained = json.loads(run("predict", "--project", str(ai.pk), "--explain", str(good)))
+    assert len(explained["explanation"]["grid"]) == 8
 
 
 def test_it_exports_a_zip(published, ai, tmp_path):

@@ -193,3 +193,14 @@ def test_it_fails_the_run_with_a_message_when_the_queue_is_down(
     assert response.status_code == 302  # not a 500
     assert run.status == "failed" and run.finished_at is not None  # not stuck in "queued"
     assert "queue" in run.error
+
+
+def test_it_counts_the_images_that_came_from_corrections(owner_client, owner, ready_project):
+    corrected = Image.objects.filter(project=ready_project).order_by("pk")[:3]
+    Image.objects.filter(pk__in=[i.pk for i in corrected]).update(source="correction")
+    run = training_run_start(project=ready_project, user=owner, params={}, enqueue=False)
+    assert (run.image_count, run.from_corrections) == (8, 3)
+    body = owner_client.get(
+        reverse("training:run", kwargs={"pk": ready_project.pk, "number": run.number})
+    ).content.decode()
+    assert "3 from corrected predictions" in body

@@ -96,8 +96,10 @@ def training_run_start(
     _check_active_limits(project)
     labels = [label for label, _ in training_label_counts(project=project)]
     index = {label.pk: i for i, label in enumerate(labels)}
-    pairs = Image.objects.filter(project=project).order_by("pk").values_list("pk", "label_id")
-    snapshot = [[image_id, index[label_id]] for image_id, label_id in pairs if label_id in index]
+    rows = Image.objects.filter(project=project).order_by("pk")
+    rows = [r for r in rows.values_list("pk", "label_id", "source") if r[1] in index]
+    snapshot = [[image_id, index[label_id]] for image_id, label_id, _ in rows]
+    corrections = sum(source == Image.Source.CORRECTION for _, _, source in rows)
     with transaction.atomic():
         run = _create_run(
             project=project,
@@ -108,6 +110,7 @@ def training_run_start(
             label_ids=[label.pk for label in labels],
             snapshot=snapshot,
             image_count=len(snapshot),
+            from_corrections=corrections,
             code_version=training_code_version(),
             phase=WAITING if enqueue else "queued",
         )
@@ -131,6 +134,7 @@ def training_run_retry(*, run: TrainingRun, user: User | None) -> TrainingRun:
             label_ids=run.label_ids,
             snapshot=run.snapshot,
             image_count=run.image_count,
+            from_corrections=run.from_corrections,
             code_version=training_code_version(),
             phase=WAITING,
             retry_of=run,

@@ -14,6 +14,11 @@ class Command(cli.ProjectCommand):
         cli.add_project_arguments(parser)
         parser.add_argument("images", nargs="+", metavar="IMAGE")
         parser.add_argument("--no-keep", action="store_true", help="do not keep in the history")
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="add an occlusion heat map (8x8 grid over the centre square, 0..1)",
+        )
 
     def handle(self, *args, **options) -> None:
         project = cli.resolve_project(options["project"], options["owner"])
@@ -30,6 +35,7 @@ class Command(cli.ProjectCommand):
                     source=Prediction.Source.COMMAND,
                     original_name=Path(name).name,
                     keep=not options["no_keep"],
+                    explain=options["explain"],
                 )
             except OSError as exc:
                 line = {"file": name, "error": f"cannot read: {exc.strerror or exc}"}
@@ -43,4 +49,6 @@ class Command(cli.ProjectCommand):
                     "probabilities": dict(outcome.ranked),
                     "version": version.number,
                 }
+                if outcome.explanation is not None:
+                    line["explanation"] = outcome.explanation
             self.stdout.write(json.dumps(line))
