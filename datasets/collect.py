@@ -111,7 +111,7 @@ def collect_fetch_policy() -> FetchPolicy:
 
 def _collected_count(*, label: Label, provider: str) -> int:
     return Image.objects.filter(
-        label=label, source=Image.Source.COLLECTED, provider=provider
+        label=label, source=Image.Source.COLLECTED, provider=provider, quarantined=False
     ).count()
 
 
@@ -205,6 +205,7 @@ class _Tally:
     rejected: int = 0
     duplicates: int = 0
     skipped_license: int = 0
+    quarantined: int = 0  # stored but flagged as adult content: does not count towards the target
     known: int = 0  # already in the project from an earlier run
     exhausted: bool = False  # the provider had nothing more
     done: bool = False
@@ -225,6 +226,7 @@ class _Tally:
             "rejected": self.rejected,
             "duplicates": self.duplicates,
             "skipped_license": self.skipped_license,
+            "quarantined": self.quarantined,
             "known": self.known,
             "exhausted": self.exhausted,
             "done": self.done,
@@ -424,7 +426,10 @@ class _Collector:
             collected = sum(r.tally.downloaded for r in self.runs)
             raise CollectionFailed(f"{outcome.reason} {_nothing_lost(collected)}")
         if outcome.status == "added":
-            run.tally.downloaded += 1
+            if outcome.image.quarantined:
+                run.tally.quarantined += 1
+            else:
+                run.tally.downloaded += 1
             self.known_ids.add(candidate.provider_id)
             self.known_urls.add(candidate.url)
         elif outcome.status == "duplicate":
@@ -507,6 +512,9 @@ class _Collector:
         rejected = self.rejected_total
         duplicates = sum(run.tally.duplicates for run in self.runs)
         skipped = sum(run.tally.skipped_license for run in self.runs)
+        quarantined = sum(run.tally.quarantined for run in self.runs)
+        if quarantined:
+            parts.append(f"{quarantined} quarantined (possible adult content: not trained on)")
         if rejected:
             parts.append(f"{rejected} rejected")
         if duplicates:

@@ -109,7 +109,8 @@ def dataset_export_build(
     *, project: Project, out: str | os.PathLike, reporter: Any = None
 ) -> dict[str, Any]:
     """Write the dataset ZIP to the local file `out`; returns {"images", "labels"}."""
-    qs = Image.objects.filter(project=project).select_related("label").order_by("label__name", "id")
+    qs = Image.objects.filter(project=project, quarantined=False)
+    qs = qs.select_related("label").order_by("label__name", "id")
     total = qs.count()
     if reporter is not None:
         reporter.progress(0, total, "Exporting…")
@@ -191,7 +192,7 @@ def dataset_export_run(*, job: Job, reporter: JobReporter) -> dict[str, Any]:
 def dataset_export_start(*, project: Project, user: User | None) -> Job:
     """Export the dataset: small ones at once (the job row is run here), large ones as a
     background job. Raises ValidationError when there is nothing to export or one runs."""
-    count = Image.objects.filter(project=project).count()
+    count = Image.objects.filter(project=project, quarantined=False).count()
     if not count:
         raise ValidationError("There are no images to export yet.")
     if project.jobs.filter(kind=Job.Kind.EXPORT, status__in=Job.ACTIVE).exists():

@@ -28,9 +28,12 @@ class IdsModelMultipleChoiceField(forms.ModelMultipleChoiceField):
 
 
 class ImagesActionForm(forms.Form):
-    """Delete or move a selection of images (the gallery's checkboxes, or one image)."""
+    """Delete, move or release (from quarantine) a selection of images (the gallery's
+    checkboxes, or one image)."""
 
-    action = forms.ChoiceField(choices=[("delete", "Delete"), ("move", "Move")])
+    action = forms.ChoiceField(
+        choices=[("delete", "Delete"), ("move", "Move"), ("release", "Release")]
+    )
     ids = forms.CharField(required=False)  # filled from getlist() in __init__
     label = forms.ModelChoiceField(queryset=Label.objects.none(), required=False)
     confirmed = forms.BooleanField(required=False)

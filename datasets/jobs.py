@@ -31,6 +31,8 @@ def import_archive(job_id: int) -> None:
             reporter=reporter,
         )
         reporter.job.message = report.summary()[:500]
+        # Gone before anyone hears "succeeded" (the finally below covers failures).
+        Path(params["archive_path"]).unlink(missing_ok=True)
         return report.as_dict()
 
     try:

@@ -17,6 +17,7 @@ class Image(models.Model):
         FOLDER = "folder", "Imported folder"
         COLLECTED = "collected", "Collected from the web"
         CORRECTION = "correction", "From a corrected prediction"
+        CAMERA = "camera", "Camera"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
     label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="images")
@@ -47,6 +48,10 @@ class Image(models.Model):
     stored_bytes = models.PositiveBigIntegerField(
         default=0, help_text="original + normalized + thumbnail, for the owner's storage quota"
     )
+    # Adult-content screening (datasets/safety.py): a quarantined image is never trained on nor
+    # shown to anyone but its owner and the moderators, until released.
+    nsfw_score = models.FloatField(null=True, blank=True, help_text="open_nsfw, 0..1")
+    quarantined = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

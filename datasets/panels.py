@@ -17,7 +17,8 @@ PREVIEW_SIZE = 12  # thumbnails on a visitor's page
 def data_panel(request: HttpRequest, project: Project) -> dict[str, Any]:
     context: dict[str, Any] = {"data_summary": dataset_summary(project)}
     if request.user != project.owner:
-        images = Image.objects.filter(project=project).select_related("label").order_by("-id")
+        images = Image.objects.filter(project=project, quarantined=False)
+        images = images.select_related("label").order_by("-id")
         context["data_preview"] = list(images[:PREVIEW_SIZE])
     return context
 
@@ -33,7 +34,7 @@ def data_cards(projects: list[Project]) -> dict[int, dict[str, Any]]:
     if not cards:
         return cards
     rows = (
-        Image.objects.filter(project_id__in=list(cards))
+        Image.objects.filter(project_id__in=list(cards), quarantined=False)
         .values("project_id")
         .annotate(n=Count("id"), cover=Min("id"), last_at=Max("created_at"))
     )

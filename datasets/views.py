@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,6 +41,15 @@ def _parse_ids(raw: str) -> list[int]:
     return [i for p in raw.split(",") if (i := parse_id(p)) is not None][:IDS_FILTER_MAX]
 
 
+def _viewable(request: HttpRequest, project: Project) -> QuerySet[Image]:
+    """The project's images this viewer may see: quarantined ones only to the owner and staff
+    (the admin's moderation list shows them)."""
+    qs = Image.objects.filter(project=project)
+    if request.user != project.owner and not request.user.is_staff:
+        qs = qs.filter(quarantined=False)
+    return qs
+
+
 @require_GET
 def gallery(request: HttpRequest, pk: int) -> HttpResponse:
     """Thumbnails per label, newest first, keyset-paginated on the (project, label, -id) index
@@ -56,8 +66,13 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404("No such label.")
     ids = _parse_ids(request.GET.get("ids", ""))
     near = request.GET.get("near") == "1"
+    quarantine = is_owner and request.GET.get("quarantined") == "1"
 
     qs = Image.objects.filter(project=project)
+    if not is_owner:
+        qs = qs.filter(quarantined=False)  # never shown to anyone but the owner (and staff)
+    elif quarantine:
+        qs = qs.filter(quarantined=True)
     if label is not None:
         qs = qs.filter(label=label)
     if ids:
@@ -101,6 +116,7 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
         "count": count,
         "ids_filter": ids,
         "near_filter": near,
+        "quarantine_filter": quarantine,
         "older_url": older_url,
         "newer_url": newer_url,
         "here": request.get_full_path(),
@@ -112,8 +128,7 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
 def image_detail(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
     project = get_project_for_viewer(request, pk)
     image = get_object_or_404(
-        Image.objects.select_related("label", "added_by", "near_duplicate_of"),
-        project=project,
+        _viewable(request, project).select_related("label", "added_by", "near_duplicate_of"),
         pk=image_pk,
     )
     context = {
@@ -131,7 +146,7 @@ def image_file(request: HttpRequest, pk: int, image_pk: int, kind: str) -> HttpR
     project = get_project_for_viewer(request, pk)
     if kind not in FILE_KINDS:
         raise Http404("No such file.")
-    image = get_object_or_404(Image, project=project, pk=image_pk)
+    image = get_object_or_404(_viewable(request, project), pk=image_pk)
     name = getattr(image, kind).name
     if not name:
         raise Http404("No such file.")
@@ -166,6 +181,10 @@ def images_action(request: HttpRequest, pk: int) -> HttpResponse:
         target = form.cleaned_data["label"]
         moved = services.image_move_many(project=project, image_ids=ids, label=target)
         messages.success(request, f"Moved {moved} image(s) to “{target.name}”.")
+        return redirect(next_url)
+    if form.cleaned_data["action"] == "release":
+        released = services.image_release_many(project=project, image_ids=ids)
+        messages.success(request, f"Released {released} image(s): they are trained on again.")
         return redirect(next_url)
     if not form.cleaned_data["confirmed"]:
         images = Image.objects.filter(project=project, pk__in=ids).select_related("label")
@@ -219,6 +238,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
         "project": project,
         "labels": labels,
         "selected": selected,
+        "open_camera": request.GET.get("camera") == "1",
         "summary": services.dataset_summary(project),
         "jobs": _jobs(project),
         "batch_size": 20,
@@ -248,6 +268,9 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
         return _json_error("Pick the label these images belong to.")
     if not files:
         return _json_error("No files received.")
+    # Frames from the page's camera are uploads too; only their provenance differs.
+    camera = request.POST.get("source") == Image.Source.CAMERA
+    source = Image.Source.CAMERA if camera else Image.Source.UPLOAD
     accepted, duplicates, rejected = [], [], []
     max_bytes = settings.AIMAKER_IMAGE_MAX_BYTES
     for upload_file in files:
@@ -265,7 +288,7 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
             project=project,
             label=label,
             data=upload_file.read(),
-            source=Image.Source.UPLOAD,
+            source=source,
             added_by=request.user,
             original_name=name,
         )
@@ -281,6 +304,7 @@ def upload_files(request: HttpRequest, pk: int) -> JsonResponse:
                     ),
                     "url": reverse("datasets:image_detail", args=[project.pk, image.pk]),
                     "near_duplicate": image.near_duplicate_of_id is not None,
+                    "quarantined": image.quarantined,
                 }
             )
         elif outcome.status == "duplicate":

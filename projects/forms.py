@@ -6,7 +6,7 @@ from projects.models import Label, Project
 class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "description", "visibility", "keep_visitor_images"]
+        fields = ["name", "description", "visibility", "keep_visitor_images", "screen_uploads"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "visibility": forms.RadioSelect,

@@ -35,6 +35,12 @@ class Project(models.Model):
         help_text="Off: predictions by visitors are still counted and listed in your history, "
         "without their image.",
     )
+    screen_uploads = models.BooleanField(
+        "Screen uploads for adult content",
+        default=False,
+        help_text="Web-collected images are always screened; on: uploads and imports too "
+        "(flagged ones are quarantined: not trained on, shown to no visitor).",
+    )
     # Moderation: a hidden project is not public whatever its visibility; its owner sees why.
     hidden = models.BooleanField(default=False, help_text="Hidden from the public by a moderator.")
     moderation_note = models.TextField(blank=True)

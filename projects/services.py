@@ -39,12 +39,14 @@ def project_create(
     description: str = "",
     visibility: str = Project.Visibility.PRIVATE,
     keep_visitor_images: bool = True,
+    screen_uploads: bool = False,
 ) -> Project:
     return Project.objects.create(
         owner=owner,
         name=name.strip(),
         description=description.strip(),
         visibility=visibility,
+        screen_uploads=screen_uploads,
         keep_visitor_images=keep_visitor_images,
     )
 
@@ -56,11 +58,13 @@ def project_update(
     description: str,
     visibility: str,
     keep_visitor_images: bool = True,
+    screen_uploads: bool = False,
 ) -> Project:
     # From the stored row: a validated ModelForm has already copied its data onto `project`.
     was_public = Project.objects.get(pk=project.pk).is_public
     project.name, project.description, project.visibility = name, description, visibility
     project.keep_visitor_images = keep_visitor_images
+    project.screen_uploads = screen_uploads
     project.save()
     if was_public and not project.is_public:
         transaction.on_commit(lambda: notify_access_changed(project.pk))

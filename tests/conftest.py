@@ -332,7 +332,9 @@ def page(tmp_path):
                 headless=True,
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                       "--disable-quic", "--no-first-run", "--disable-component-update",
-                      "--disable-sync"],
+                      "--disable-sync",
+                      # A fake camera that is allowed without a prompt (camera capture tests).
+                      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
             )  # fmt: skip
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()

@@ -70,3 +70,30 @@ def test_it_imports_a_zip_and_cleans_a_label(
     page.wait_for_selector(".alert:has-text('Deleted 1 image')")
     assert page.locator("#thumbs img").count() == 5
     assert Image.objects.filter(project=project, label__name="dogs").count() == 5
+
+
+def test_it_takes_training_photos_with_the_camera(live_asgi, page, project, owner, password):
+    """Chromium's fake camera: a single shot, then a held burst, straight into the label."""
+    cat = project.labels.get(name="cat")
+    page.goto(live_asgi + "/accounts/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_asgi}/projects/{project.pk}/data/?label={cat.pk}")
+    page.click("#gallery-camera")
+    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
+    page.click("#camera-shot")
+    page.wait_for_selector("#accepted-count:has-text('1 added')")
+    hold = page.locator("#camera-hold")
+    hold.hover()
+    page.mouse.down()
+    page.wait_for_timeout(1300)  # 4 photos a second while held
+    page.mouse.up()
+    page.wait_for_function(
+        "() => parseInt(document.getElementById('accepted-count').textContent) >= 4",
+        timeout=20_000,
+    )
+    assert "sent" in page.inner_text("#camera-status")
+    images = Image.objects.filter(project=project)
+    assert images.count() >= 4
+    assert set(images.values_list("label__name", "source")) == {("cat", "camera")}

@@ -14,7 +14,8 @@ def test_it_stops_reconnecting_once_the_project_is_hidden(
     from projects.services import project_set_hidden
 
     opened: list[str] = []
-    page.on("websocket", lambda ws: opened.append(ws.url))
+    # Only the project's socket: "My AIs", where logging in lands, has its own (/ws/me/).
+    page.on("websocket", lambda ws: "/ws/projects/" in ws.url and opened.append(ws.url))
     page.goto(live_asgi + reverse("login"))
     page.fill("#id_username", other.username)
     page.fill("#id_password", password)

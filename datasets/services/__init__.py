@@ -7,6 +7,7 @@ from datasets.services.browse import (
     dataset_summary,
     image_delete_many,
     image_move_many,
+    image_release_many,
     near_duplicate_keep_both,
     near_duplicate_pairs,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "dataset_notify",
     "image_delete_many",
     "image_move_many",
+    "image_release_many",
     "near_duplicate_pairs",
     "near_duplicate_keep_both",
 ]

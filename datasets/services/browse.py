@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from datasets.models import Image
 from projects.models import Label, Project
@@ -25,7 +25,8 @@ def dataset_summary(project: Project) -> dict[str, Any]:
      "ready", "problems": [str]}"""
     minimum = settings.AIMAKER_MIN_IMAGES_PER_LABEL
     labels = []
-    for label in project.labels.annotate(n=Count("images")).order_by("name"):
+    usable = Count("images", filter=Q(images__quarantined=False))  # quarantined: not trained on
+    for label in project.labels.annotate(n=usable).order_by("name"):
         labels.append(
             {
                 "id": label.pk,
@@ -50,6 +51,7 @@ def dataset_summary(project: Project) -> dict[str, Any]:
         "min_per_label": minimum,
         "ready": not problems,
         "problems": problems,
+        "quarantined": project.images.filter(quarantined=True).count(),
     }
 
 
@@ -76,6 +78,18 @@ def image_move_many(*, project: Project, image_ids: Iterable[int], label: Label)
     moved = Image.objects.filter(project=project, pk__in=ids).update(label=label)
     dataset_notify(project)
     return moved
+
+
+def image_release_many(*, project: Project, image_ids: Iterable[int]) -> int:
+    """Quarantined images the owner (or a moderator) found harmless: trained on and shown
+    again."""
+    ids = [int(i) for i in image_ids]
+    released = Image.objects.filter(project=project, pk__in=ids, quarantined=True).update(
+        quarantined=False
+    )
+    if released:
+        dataset_notify(project)
+    return released
 
 
 def near_duplicate_pairs(*, project: Project) -> QuerySet[Image]:

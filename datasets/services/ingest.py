@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from datasets.imaging import ImageLimits, ImageRejected, ProcessedImage, process_image
 from datasets.models import Image
 from datasets.quotas import QuotaReached, StorageQuota
+from datasets.safety import nsfw_score, nsfw_screens
 from projects.models import Label, Project
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,9 @@ def image_store(
     size = len(processed.original) + len(processed.normalized) + len(processed.thumbnail)
     quota = quota or StorageQuota(project.owner_id)
     quota.check(size)
+    score = (
+        nsfw_score(processed.normalized) if nsfw_screens(project=project, source=source) else None
+    )
     near = (phash_index or PhashIndex(project)).find(processed.phash)
     if near is not None and not Image.objects.filter(pk=near).exists():
         near = None  # deleted since the index was loaded: a link would break the foreign key
@@ -189,6 +193,8 @@ def image_store(
         original_name=name[:500],
         added_by=added_by,
         stored_bytes=size,
+        nsfw_score=score,
+        quarantined=score is not None and score >= settings.AIMAKER_NSFW_THRESHOLD,
         **{k: v[:500] if k in ("creator", "provider_id") else v for k, v in provenance.items()},
     )
     written: list[str] = []

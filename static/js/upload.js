@@ -38,7 +38,8 @@
     (data.accepted || []).forEach(function (a) {
       const link = document.createElement("a");
       link.href = a.url;
-      link.title = a.name + " → " + a.label;
+      link.title = a.name + " → " + a.label + (a.quarantined ? " (quarantined: possible adult content)" : "");
+      if (a.quarantined) link.className = "thumb quarantined";
       const img = document.createElement("img");
       img.src = a.thumbnail; img.alt = a.name; img.loading = "lazy";
       link.appendChild(img);
@@ -63,9 +64,10 @@
     });
   }
 
-  async function sendBatch(files, labelId) {
+  async function sendBatch(files, labelId, source) {
     const body = new FormData();
     body.append("label", labelId);
+    if (source) body.append("source", source);
     files.forEach(function (f) { body.append("files", f, f.name); });
     try {
       const resp = await fetch(app.dataset.filesUrl, {
@@ -159,6 +161,12 @@
       $("upload-results").classList.remove("d-none");
     }
   }
+
+  // The camera (camera.js) sends its frames through the same batches and result list.
+  window.AIMaker = window.AIMaker || {};
+  window.AIMaker.sendImages = async function (files, labelId, source) {
+    if (files.length) showResults(await sendBatch(files, labelId, source));
+  };
 
   const zone = $("drop-zone");
   ["dragenter", "dragover"].forEach(function (t) {

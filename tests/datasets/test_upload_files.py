@@ -36,6 +36,19 @@ def test_it_adds_good_images_to_the_chosen_label(owner_client, project):
     assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
 
 
+def test_it_records_camera_frames_as_such(owner_client, project):
+    cat = project.labels.get(name="cat")
+    uploads = [SimpleUploadedFile("camera-1.jpg", image_bytes(4))]
+    url = reverse("datasets:upload_files", args=[project.pk])
+    response = owner_client.post(url, {"label": cat.pk, "files": uploads, "source": "camera"})
+    assert [a["name"] for a in response.json()["accepted"]] == ["camera-1.jpg"]
+    assert Image.objects.get().source == "camera"
+    # Anything else a client sends as the source is an ordinary upload.
+    uploads = [SimpleUploadedFile("x.jpg", image_bytes(5))]
+    owner_client.post(url, {"label": cat.pk, "files": uploads, "source": "collected"})
+    assert Image.objects.get(original_name="x.jpg").source == "upload"
+
+
 def test_it_gives_every_bad_file_a_reason_and_keeps_the_good_ones(owner_client, project, settings):
     settings.AIMAKER_IMAGE_MAX_BYTES = 200_000
     cat = project.labels.get(name="cat")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from datasets.services import dataset_summary
 from projects.models import Label, Project
@@ -35,7 +35,8 @@ def training_params_build(*, params: dict[str, Any] | None) -> TrainParams:
 
 def training_label_counts(*, project: Project) -> list[tuple[Label, int]]:
     """Labels in model order (creation order) with their image counts."""
-    labels = project.labels.order_by("pk").annotate(n=Count("images"))
+    usable = Count("images", filter=Q(images__quarantined=False))
+    labels = project.labels.order_by("pk").annotate(n=usable)
     return [(label, label.n) for label in labels]
 
 

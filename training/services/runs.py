@@ -96,7 +96,7 @@ def training_run_start(
     _check_active_limits(project)
     labels = [label for label, _ in training_label_counts(project=project)]
     index = {label.pk: i for i, label in enumerate(labels)}
-    rows = Image.objects.filter(project=project).order_by("pk")
+    rows = Image.objects.filter(project=project, quarantined=False).order_by("pk")
     rows = [r for r in rows.values_list("pk", "label_id", "source") if r[1] in index]
     snapshot = [[image_id, index[label_id]] for image_id, label_id, _ in rows]
     corrections = sum(source == Image.Source.CORRECTION for _, _, source in rows)
