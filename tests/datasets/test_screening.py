@@ -16,8 +16,8 @@ from tests.datasets.imgutil import image_bytes
 from training.services import training_run_start
 
 pytestmark = pytest.mark.django_db
-PHOTO = next(iter(sorted((Path(__file__).resolve().parents[3] / "shared" / "datasets" /
-                          "clothing-small" / "validation" / "hat").glob("*.jpg"))), None)  # fmt: skip
+HATS = Path(__file__).resolve().parents[3] / "shared/datasets/clothing-small/validation/hat"
+PHOTO = next(iter(sorted(HATS.glob("*.jpg"))), None)
 
 
 @pytest.fixture
