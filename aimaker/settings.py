@@ -382,6 +382,8 @@ AIMAKER_PREDICTIONS_KEPT = env_int("AIMAKER_PREDICTIONS_KEPT", 10_000)
 # clothing-small validation photos reach it (the highest, a skirt, scores 0.58).
 AIMAKER_NSFW_FILTER = env_bool("AIMAKER_NSFW_FILTER", True)
 AIMAKER_NSFW_THRESHOLD = env_float("AIMAKER_NSFW_THRESHOLD", 0.8)
+# After a collection, a background job flags the collected images unlike their label's others.
+AIMAKER_OFFTOPIC_CHECK = env_bool("AIMAKER_OFFTOPIC_CHECK", True)
 # "Review these" lists the predictions the model gave less than this probability.
 AIMAKER_REVIEW_BELOW = env_float("AIMAKER_REVIEW_BELOW", 0.8)
 AIMAKER_GALLERY_PAGE_SIZE = 60

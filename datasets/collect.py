@@ -32,6 +32,7 @@ from datasets.providers import (
 )
 from datasets.quotas import StorageQuota
 from datasets.services import PhashIndex, dataset_notify, image_ingest
+from datasets.signals import images_collected
 from projects import snapshot
 from projects.models import Job, Label, Project
 from projects.notify import notify_project
@@ -462,6 +463,11 @@ class _Collector:
             dataset_notify(self.project)
         summary = self.summary()
         self.publish(summary, force=True)
+        added = [run.label.pk for run in self.runs if run.tally.downloaded]
+        if added:
+            images_collected.send(
+                sender=Image, project=self.project, label_ids=added, user=self.job.created_by
+            )
         return self.job.result
 
     def collect_label(

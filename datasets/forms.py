@@ -28,11 +28,11 @@ class IdsModelMultipleChoiceField(forms.ModelMultipleChoiceField):
 
 
 class ImagesActionForm(forms.Form):
-    """Delete, move or release (from quarantine) a selection of images (the gallery's
-    checkboxes, or one image)."""
+    """Delete, move, release (from quarantine) or keep (flagged off-topic) a selection of
+    images (the gallery's checkboxes, or one image)."""
 
     action = forms.ChoiceField(
-        choices=[("delete", "Delete"), ("move", "Move"), ("release", "Release")]
+        choices=[("delete", "Delete"), ("move", "Move"), ("release", "Release"), ("keep", "Keep")]
     )
     ids = forms.CharField(required=False)  # filled from getlist() in __init__
     label = forms.ModelChoiceField(queryset=Label.objects.none(), required=False)

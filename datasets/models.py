@@ -52,6 +52,13 @@ class Image(models.Model):
     # shown to anyone but its owner and the moderators, until released.
     nsfw_score = models.FloatField(null=True, blank=True, help_text="open_nsfw, 0..1")
     quarantined = models.BooleanField(default=False, db_index=True)
+    # The off-topic check (after a collection): an image unlike its label's others is flagged
+    # until the owner keeps or removes it.
+    offtopic_score = models.FloatField(
+        null=True, blank=True, help_text="modified z-score within its label (3.5+: unlike it)"
+    )
+    offtopic = models.BooleanField("probably off-topic", default=False)
+    offtopic_kept = models.BooleanField(default=False, help_text="the owner kept it anyway")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,12 +1,16 @@
 """Stored files follow their Image row: deleted once the deletion commits (never before, so a
-rolled-back delete keeps its files)."""
+rolled-back delete keeps its files). And what datasets tells the apps built on it."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from datasets.models import Image
 from projects.models import Job
+
+# Sent by a collection job that added images, with `project=`, `label_ids=` and `user=`: the
+# training app checks them for off-topic ones (datasets never imports training).
+images_collected = Signal()
 
 
 @receiver(post_delete, sender=Image, dispatch_uid="datasets_image_files_delete")

@@ -67,12 +67,15 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
     ids = _parse_ids(request.GET.get("ids", ""))
     near = request.GET.get("near") == "1"
     quarantine = is_owner and request.GET.get("quarantined") == "1"
+    offtopic = is_owner and request.GET.get("offtopic") == "1"
 
     qs = Image.objects.filter(project=project)
     if not is_owner:
         qs = qs.filter(quarantined=False)  # never shown to anyone but the owner (and staff)
     elif quarantine:
         qs = qs.filter(quarantined=True)
+    elif offtopic:
+        qs = qs.filter(offtopic=True)
     if label is not None:
         qs = qs.filter(label=label)
     if ids:
@@ -117,6 +120,7 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
         "ids_filter": ids,
         "near_filter": near,
         "quarantine_filter": quarantine,
+        "offtopic_filter": offtopic,
         "older_url": older_url,
         "newer_url": newer_url,
         "here": request.get_full_path(),
@@ -181,6 +185,10 @@ def images_action(request: HttpRequest, pk: int) -> HttpResponse:
         target = form.cleaned_data["label"]
         moved = services.image_move_many(project=project, image_ids=ids, label=target)
         messages.success(request, f"Moved {moved} image(s) to “{target.name}”.")
+        return redirect(next_url)
+    if form.cleaned_data["action"] == "keep":
+        kept = services.image_keep_many(project=project, image_ids=ids)
+        messages.success(request, f"Kept {kept} image(s): they are no longer flagged.")
         return redirect(next_url)
     if form.cleaned_data["action"] == "release":
         released = services.image_release_many(project=project, image_ids=ids)

@@ -101,6 +101,7 @@ class Job(models.Model):
         RERUN = "rerun", "Prediction re-run"
         EXPORT = "export", "Dataset export"
         MODEL_EXPORT = "model_export", "Model export"
+        OFFTOPIC = "offtopic", "Off-topic check"
 
     Status = WorkStatus
     ACTIVE = (Status.QUEUED, Status.RUNNING)

@@ -96,6 +96,14 @@ def _media_root(tmp_path, settings, request) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_offtopic_check(settings, monkeypatch) -> None:
+    # A collection would queue the off-topic check (a second job, the real backbone): off,
+    # here and in worker/server subprocesses, except where a test turns it on (tests/training).
+    settings.AIMAKER_OFFTOPIC_CHECK = False
+    monkeypatch.setenv("AIMAKER_OFFTOPIC_CHECK", "0")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     # Each test gets its own channel layer (and Redis pools): a layer whose pools were made
     # by an earlier test's event loop must not serve this test's loop.

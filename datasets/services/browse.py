@@ -52,6 +52,7 @@ def dataset_summary(project: Project) -> dict[str, Any]:
         "ready": not problems,
         "problems": problems,
         "quarantined": project.images.filter(quarantined=True).count(),
+        "offtopic": project.images.filter(offtopic=True).count(),
     }
 
 
@@ -90,6 +91,17 @@ def image_release_many(*, project: Project, image_ids: Iterable[int]) -> int:
     if released:
         dataset_notify(project)
     return released
+
+
+def image_keep_many(*, project: Project, image_ids: Iterable[int]) -> int:
+    """Images flagged off-topic that the owner says belong: unflagged for good."""
+    ids = [int(i) for i in image_ids]
+    kept = Image.objects.filter(project=project, pk__in=ids, offtopic=True).update(
+        offtopic=False, offtopic_kept=True
+    )
+    if kept:
+        dataset_notify(project)
+    return kept
 
 
 def near_duplicate_pairs(*, project: Project) -> QuerySet[Image]:

@@ -73,7 +73,7 @@
     function refresh() {
       const n = boxes().filter(function (b) { return b.checked; }).length;
       if (counter) counter.textContent = n + " selected";
-      ["delete-selected", "move-selected", "release-selected"].forEach(function (id) {
+      ["delete-selected", "move-selected", "release-selected", "keep-selected"].forEach(function (id) {
         const b = document.getElementById(id);
         if (b) b.disabled = n === 0;
       });

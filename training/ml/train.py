@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -341,6 +342,34 @@ def train(
         cache_misses=feats.misses,
         params=params.to_dict(),
     )
+
+
+def embed(
+    *,
+    samples: list[Sample],
+    params: TrainParams,
+    backbone_weights: str | None,
+    cache_dir: str,
+    extract_runtime: str = "auto",
+    progress: Callable[[dict[str, Any]], None] = _noop,
+    should_stop: Callable[[], bool] = _never,
+) -> np.ndarray:
+    """The frozen backbone's features of `samples` (N, D), through the same feature cache as
+    training (a later run with these parameters finds them there)."""
+    clock = _Clock(progress, should_stop)
+    flat = dataclasses.replace(params, augmentation=False)  # originals only
+    bb = _prepare_backbone(flat, samples, backbone_weights, cache_dir, extract_runtime, clock)
+    feats = extract_features(
+        bb.predict,
+        samples,
+        FeatureCache(cache_dir, bb.namespace),
+        bb.spec.input_size,
+        EXTRACT_BATCH[bb.runtime or "keras"],
+        with_flip=False,
+        should_stop=should_stop,
+        progress=clock.emit,
+    )
+    return feats.orig
 
 
 def _prepare_backbone(

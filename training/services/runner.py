@@ -150,13 +150,14 @@ def training_resume_dir(*, run: TrainingRun) -> Path:
     return Path(settings.DATA_DIR) / "resume" / f"run-{_root_run_id(run)}"
 
 
-def _local_samples(
-    run: TrainingRun, workdir: Path, reporter: RunReporter
+def training_local_samples(
+    *, snapshot: list[list[int]], workdir: Path, progress: Callable[[dict[str, Any]], None]
 ) -> tuple[list[Any], list[int]]:
-    """Samples of the run's snapshot as local files. Local storage is read in place; remote
-    storage is downloaded to `workdir` in batches. Images deleted since the start are skipped."""
-    label_of = {image_id: label for image_id, label in run.snapshot}
-    ids = [image_id for image_id, _ in run.snapshot]
+    """Samples of `snapshot` ([[image_id, label_index], ...]) as local files. Local storage is
+    read in place; remote storage is downloaded to `workdir` in batches. Images deleted
+    meanwhile are skipped. Returns (samples, image_ids): image_ids[i] is sample i's image."""
+    label_of = {image_id: label for image_id, label in snapshot}
+    ids = [image_id for image_id, _ in snapshot]
     samples: list[Sample] = []
     image_ids: list[int] = []
     try:
@@ -188,7 +189,16 @@ def _local_samples(
                     continue
             samples.append(Sample(path=path, label=label_of[image_id], key=row.sha256))
             image_ids.append(image_id)
-        reporter({"phase": "fetching", "done": min(start + batch, len(ids)), "total": len(ids)})
+        progress({"phase": "fetching", "done": min(start + batch, len(ids)), "total": len(ids)})
+    return samples, image_ids
+
+
+def _local_samples(
+    run: TrainingRun, workdir: Path, reporter: RunReporter
+) -> tuple[list[Any], list[int]]:
+    samples, image_ids = training_local_samples(
+        snapshot=run.snapshot, workdir=workdir, progress=reporter
+    )
     present = {s.label for s in samples}
     missing = [name for i, name in enumerate(run.labels) if i not in present]
     if missing:
