@@ -103,9 +103,15 @@ def gallery(request: HttpRequest, pk: int) -> HttpResponse:
     base = {k: v for k, v in (("label", label_id), ("ids", ",".join(map(str, ids)))) if v}
     if near:
         base["near"] = "1"
+    if quarantine:
+        base["quarantined"] = "1"
+    if offtopic:
+        base["offtopic"] = "1"
     older_url = f"?{urlencode({**base, 'before': images[-1].pk})}" if has_older else ""
     newer_url = f"?{urlencode({**base, 'after': images[0].pk})}" if has_newer else ""
-    if label is not None:
+    if quarantine or offtopic:
+        count = summary["quarantined" if quarantine else "offtopic"]
+    elif label is not None:
         count = next(row["count"] for row in summary["labels"] if row["id"] == label.pk)
     else:
         count = summary["total"]

@@ -97,3 +97,34 @@ def test_it_takes_training_photos_with_the_camera(live_asgi, page, project, owne
     images = Image.objects.filter(project=project)
     assert images.count() >= 4
     assert set(images.values_list("label__name", "source")) == {("cat", "camera")}
+
+
+def test_it_reviews_flagged_images_in_the_gallery(live_asgi, page, project, owner, password):
+    """Off-topic and quarantined images: the owner sees them apart and keeps or releases."""
+    from datasets.services import image_ingest
+
+    cat = project.labels.get(name="cat")
+    images = [
+        image_ingest(project=project, label=cat, data=image_bytes(seed), source="collected",
+                     added_by=owner).image
+        for seed in range(3)
+    ]  # fmt: skip
+    Image.objects.filter(pk=images[0].pk).update(offtopic=True, offtopic_score=6.2)
+    Image.objects.filter(pk=images[1].pk).update(quarantined=True, nsfw_score=0.93)
+    page.goto(live_asgi + "/accounts/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_asgi}/projects/{project.pk}/")
+    page.click("#offtopic-note a")
+    page.check(f'.select-image[value="{images[0].pk}"]')
+    page.click("#keep-selected")
+    page.wait_for_selector(".alert:has-text('Kept 1 image(s)')")
+    page.click("#quarantine-link")
+    assert page.locator(".thumb.quarantined").count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.check(f'.select-image[value="{images[1].pk}"]')
+    page.click("#release-selected")
+    page.wait_for_selector(".alert:has-text('Released 1 image(s)')")
+    assert not Image.objects.filter(offtopic=True).exists()
+    assert not Image.objects.filter(quarantined=True).exists()
