@@ -160,26 +160,31 @@ def build_export(
     preprocessing: dict[str, Any],
     project: str,
     version: str,
+    onnx_bytes: bytes | None = None,
 ) -> str:
-    """Write the ZIP for `fmt` to `out_zip` (atomically) and return its path."""
+    """Write the ZIP for `fmt` to `out_zip` (atomically) and return its path. `onnx_bytes`:
+    the version's stored ONNX model (what serves it), used as is instead of converting."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    import keras
+
+    def model() -> Any:  # only the formats that convert need Keras (seconds to import and load)
+        import keras
+
+        return keras.saving.load_model(model_path, compile=False, safe_mode=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         files: dict[str, bytes] = {}
         directories: dict[str, str] = {}
         if fmt == "keras":
             files["model.keras"] = Path(model_path).read_bytes()
         elif fmt == "savedmodel":
-            _savedmodel(model, os.path.join(tmp, "saved_model"))
+            _savedmodel(model(), os.path.join(tmp, "saved_model"))
             directories["saved_model"] = os.path.join(tmp, "saved_model")
         elif fmt == "tflite":
-            _savedmodel(model, os.path.join(tmp, "saved_model"))
+            _savedmodel(model(), os.path.join(tmp, "saved_model"))
             files.update(_tflite_variants(os.path.join(tmp, "saved_model")))
         else:
-            files["model.onnx"] = keras_to_onnx_bytes(model)
+            files["model.onnx"] = onnx_bytes or keras_to_onnx_bytes(model())
         files["labels.json"] = json.dumps(labels, indent=1).encode()
         files["preprocessing.json"] = json.dumps(preprocessing, indent=1).encode()
         files["README.md"] = readme(

@@ -7,18 +7,12 @@ import pytest
 from django.urls import reverse
 
 from projects.models import Project
+from tests.browser import log_in
 from tests.training.conftest import fill, tiny_backbone  # noqa: F401 - autouse: tiny backbone
 from training.models import TrainingRun
 from training.services import training_run_start
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, base: str, username: str, password: str) -> None:
-    page.goto(base + reverse("login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_my_ais_follows_a_run_live_to_its_new_version(

@@ -8,6 +8,7 @@ import pytest
 
 from datasets.models import Image
 from projects.models import Project
+from tests.browser import log_in
 from tests.datasets.imgutil import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,10 +76,7 @@ def test_it_imports_a_zip_and_cleans_a_label(
 def test_it_takes_training_photos_with_the_camera(live_asgi, page, project, owner, password):
     """Chromium's fake camera: a single shot, then a held burst, straight into the label."""
     cat = project.labels.get(name="cat")
-    page.goto(live_asgi + "/accounts/login/")
-    page.fill("#id_username", owner.username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_asgi, owner.username, password)
     page.goto(f"{live_asgi}/projects/{project.pk}/data/?label={cat.pk}")
     page.click("#gallery-camera")
     page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
@@ -111,10 +109,7 @@ def test_it_reviews_flagged_images_in_the_gallery(live_asgi, page, project, owne
     ]  # fmt: skip
     Image.objects.filter(pk=images[0].pk).update(offtopic=True, offtopic_score=6.2)
     Image.objects.filter(pk=images[1].pk).update(quarantined=True, nsfw_score=0.93)
-    page.goto(live_asgi + "/accounts/login/")
-    page.fill("#id_username", owner.username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_asgi, owner.username, password)
     page.goto(f"{live_asgi}/projects/{project.pk}/")
     page.click("#offtopic-note a")
     page.check(f'.select-image[value="{images[0].pk}"]')

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from inference.models import DefaultSwitch, PersonalToken, Prediction
 from projects.models import Job
+from tests.browser import log_in
 from tests.inference.conftest import (  # noqa: F401 - fixtures shared with tests/inference
     _inference_settings,
     ai,
@@ -121,10 +122,7 @@ def test_it_shows_what_a_prediction_rests_on(
     img.paste((220, 30, 30), (40, 0, 160, 120))
     photo = tmp_path / "corner.jpg"
     img.save(photo, quality=95)
-    page.goto(live_asgi + reverse("login"))
-    page.fill("#id_username", owner.username)
-    page.fill("#id_password", password)
-    page.click("form button:has-text('Log in')")
+    log_in(page, live_asgi, owner.username, password)
     page.goto(live_asgi + reverse("inference:predict", args=[ai.pk]))
     assert page.is_checked("#id_explain")
     page.set_input_files("#id_image", str(photo))
@@ -169,10 +167,7 @@ def test_it_turns_unsure_predictions_into_training_images(
         for i, c in enumerate(("red", "green"))
     ]
     Prediction.objects.filter(pk__in=[p.pk for p in unsure]).update(probability=0.55)
-    page.goto(live_asgi + reverse("login"))
-    page.fill("#id_username", owner.username)
-    page.fill("#id_password", password)
-    page.click("form button:has-text('Log in')")
+    log_in(page, live_asgi, owner.username, password)
     page.goto(live_asgi + reverse("inference:history", args=[ai.pk]))
     page.click("#review-link")
     card = page.locator(".card", has_text=f"#{unsure[0].pk}")

@@ -136,6 +136,22 @@ def ops_jobs_active() -> list[dict[str, Any]]:
     ]
 
 
+def _finished(row: Any, *, kind: str, title: str, url: str | None) -> dict[str, Any]:
+    """A finished run or job (both have the same times, status, error and canceller)."""
+    return {
+        "kind": kind,
+        "title": title,
+        "url": url,
+        "status": row.status,
+        "error": row.error,
+        "wait_s": _seconds(row.created_at, row.started_at),
+        "duration_s": _seconds(row.started_at, row.finished_at),
+        "finished_at": row.finished_at,
+        "cancelled_by": row.cancelled_by.username if row.cancelled_by else None,
+        **_owner_part(row.project),
+    }
+
+
 def ops_finished(*, now: datetime) -> list[dict[str, Any]]:
     """Runs and jobs finished in the last 24 h, newest first, with durations and reasons."""
     since = now - WINDOW
@@ -152,33 +168,16 @@ def ops_finished(*, now: datetime) -> list[dict[str, Any]]:
         .order_by("-finished_at")[:FINISHED_SHOWN]
     )
     items = [
-        {
-            "kind": "Training run",
-            "title": f"run #{run.number}",
-            "url": reverse("training:run", kwargs={"pk": run.project_id, "number": run.number}),
-            "status": run.status,
-            "error": run.error,
-            "wait_s": _seconds(run.created_at, run.started_at),
-            "duration_s": _seconds(run.started_at, run.finished_at),
-            "finished_at": run.finished_at,
-            "cancelled_by": run.cancelled_by.username if run.cancelled_by else None,
-            **_owner_part(run.project),
-        }
+        _finished(
+            run,
+            kind="Training run",
+            title=f"run #{run.number}",
+            url=reverse("training:run", kwargs={"pk": run.project_id, "number": run.number}),
+        )
         for run in runs
-    ] + [
-        {
-            "kind": job.get_kind_display(),
-            "title": job.title,
-            "url": None,
-            "status": job.status,
-            "error": job.error,
-            "wait_s": _seconds(job.created_at, job.started_at),
-            "duration_s": _seconds(job.started_at, job.finished_at),
-            "finished_at": job.finished_at,
-            "cancelled_by": job.cancelled_by.username if job.cancelled_by else None,
-            **_owner_part(job.project),
-        }
-        for job in jobs
+    ]
+    items += [
+        _finished(job, kind=job.get_kind_display(), title=job.title, url=None) for job in jobs
     ]
     items.sort(key=lambda item: item["finished_at"], reverse=True)
     for item in items[:FINISHED_SHOWN]:

@@ -56,6 +56,7 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
     for leftover in (name, _export_marker(name)):  # a write that never finished (disk full...)
         if default_storage.exists(leftover):
             default_storage.delete(leftover)
+    onnx_bytes = _stored_onnx(version) if fmt == "onnx" else None
     local_model, temporary = serving._local_copy(version.model_path)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -67,6 +68,7 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
                 preprocessing=version_preprocessing(version=version),
                 project=version.project.name,
                 version=version.name,
+                onnx_bytes=onnx_bytes,
             )
             with open(out, "rb") as f:
                 saved = default_storage.save(name, File(f, name=os.path.basename(name)))
@@ -80,6 +82,17 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
         if temporary:
             os.unlink(local_model)
     return name
+
+
+def _stored_onnx(version: ModelVersion) -> bytes | None:
+    """The ONNX model that serves the version (written at training, or at its first use):
+    exporting it as is skips a conversion of seconds, and the download is what serves."""
+    name = serving.onnx_artifact_path(version.model_path)
+    try:
+        with default_storage.open(name, "rb") as f:
+            return f.read()
+    except (FileNotFoundError, OSError):
+        return None
 
 
 def _export_marker(name: str) -> str:

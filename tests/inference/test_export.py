@@ -78,10 +78,14 @@ def test_it_exports_onnx(published, tmp_path):
     import onnxruntime as ort
 
     expected, x = served_and_inputs(published)
+    stored = serving.onnx_artifact_write(model_path=published.model_path)
     out = unzip(published, "onnx", tmp_path)
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, expected, atol=1e-3)
+    # What serves the version is what downloads: the stored ONNX file, not a new conversion.
+    with default_storage.open(stored, "rb") as f:
+        assert (out / "model.onnx").read_bytes() == f.read()
 
 
 def _export_job(version, fmt):
