@@ -245,17 +245,7 @@ def train(
 
     bb = _prepare_backbone(params, samples, backbone_weights, cache_dir, extract_runtime, clock)
     clock.stop_point("extracting")
-    cache = FeatureCache(cache_dir, bb.namespace)
-    feats = extract_features(
-        bb.predict,
-        samples,
-        cache,
-        bb.spec.input_size,
-        EXTRACT_BATCH[bb.runtime or "keras"] // (2 if params.augmentation else 1),
-        with_flip=params.augmentation,
-        should_stop=should_stop,
-        progress=clock.emit,
-    )
+    feats = _extract(bb, samples, cache_dir, with_flip=params.augmentation, clock=clock)
     clock.lap("extracting")
     clock.stop_point("training")
     # The label check needs only the features: it runs on the other core while the head
@@ -359,17 +349,24 @@ def embed(
     clock = _Clock(progress, should_stop)
     flat = dataclasses.replace(params, augmentation=False)  # originals only
     bb = _prepare_backbone(flat, samples, backbone_weights, cache_dir, extract_runtime, clock)
-    feats = extract_features(
+    return _extract(bb, samples, cache_dir, with_flip=False, clock=clock).orig
+
+
+def _extract(
+    bb: _Backbone, samples: list[Sample], cache_dir: str, *, with_flip: bool, clock: _Clock
+) -> Any:
+    """Features of `samples` through the feature cache (mirrored ones too with `with_flip`)."""
+    batch = EXTRACT_BATCH[bb.runtime or "keras"] // (2 if with_flip else 1)
+    return extract_features(
         bb.predict,
         samples,
         FeatureCache(cache_dir, bb.namespace),
         bb.spec.input_size,
-        EXTRACT_BATCH[bb.runtime or "keras"],
-        with_flip=False,
-        should_stop=should_stop,
+        batch,
+        with_flip=with_flip,
+        should_stop=clock.should_stop,
         progress=clock.emit,
     )
-    return feats.orig
 
 
 def _prepare_backbone(
