@@ -74,6 +74,29 @@ probs = session.run(None, {session.get_inputs()[0].name: x})[0][0]
 """,
 }
 
+# "Not sure": the formats whose model gives the pooled features too (the detector's input).
+UNKNOWN_FORMATS = ("keras", "onnx")
+_FEATURES = {
+    "keras": """both = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input])
+probs, features = (np.asarray(a) for a in both.predict(x, verbose=0))
+""",
+    "onnx": """probs, features = session.run(None, {session.get_inputs()[0].name: x})
+""",
+}
+_UNKNOWN = """
+# "Not sure": cosine distance to the k-th nearest training image, above the threshold = unknown.
+detector = np.load("unknown.npz")
+threshold = json.load(open("unknown.json"))["threshold"]
+f = features / np.linalg.norm(features, axis=1, keepdims=True)
+similarity = f @ detector["reference"].astype(np.float32).T
+score = 1 - np.sort(similarity, axis=1)[:, -int(detector["k"])]
+unknown = bool(score[0] > threshold)
+# Calibrated probabilities (temperature scaling): the same ranking, honest confidence.
+logits = np.log(np.clip(probs[0], 1e-12, 1)) / float(detector["temperature"])
+probs = np.exp(logits - logits.max())
+probs /= probs.sum()
+"""
+
 _FILES = {
     "keras": "- `model.keras`: the Keras 3 model (load with `safe_mode=True`).",
     "savedmodel": "- `saved_model/`: a TensorFlow SavedModel; its `serve` function takes images.",
@@ -87,13 +110,36 @@ _FILES = {
 }
 
 
-def readme(*, fmt: str, project: str, version: str, labels: list[str], pre: dict[str, Any]) -> str:
-    example = (
-        _PREPROCESS_SNIPPET
-        + "\n"
-        + _PREDICT[fmt]
-        + ("best = int(probs.argmax())\nprint(labels[best], float(probs[best]))\n")
-    )
+def readme(
+    *,
+    fmt: str,
+    project: str,
+    version: str,
+    labels: list[str],
+    pre: dict[str, Any],
+    unknown: bool = False,
+) -> str:
+    if unknown:
+        example = (
+            _PREPROCESS_SNIPPET + "\n" + _PREDICT[fmt].rsplit("\n", 2)[0] + "\n"
+            + _FEATURES[fmt] + _UNKNOWN
+            + "best = int(probs.argmax())\n"
+            + 'said = ("not sure, closest: " if unknown else "") + labels[best]\n'
+            + "print(said, float(probs[best]))\n"
+        )  # fmt: skip
+    else:
+        example = (
+            _PREPROCESS_SNIPPET
+            + "\n"
+            + _PREDICT[fmt]
+            + ("best = int(probs.argmax())\nprint(labels[best], float(probs[best]))\n")
+        )
+    files = _FILES[fmt]
+    if unknown:
+        files += (
+            "\n- `unknown.npz`, `unknown.json`: the “not sure” detector (unit-length features "
+            "of training images, k, temperature) and its threshold; see the example."
+        )
     return f"""# {project}, {version} — {FORMATS[fmt]}
 
 Exported from AI Maker. The model classifies an image into one of {len(labels)} labels:
@@ -101,7 +147,7 @@ Exported from AI Maker. The model classifies an image into one of {len(labels)} 
 
 ## Files
 
-{_FILES[fmt]}
+{files}
 - `labels.json`: label names; index i is output i.
 - `preprocessing.json`: how to prepare an image.
 
@@ -161,9 +207,12 @@ def build_export(
     project: str,
     version: str,
     onnx_bytes: bytes | None = None,
+    unknown: dict[str, Any] | None = None,
 ) -> str:
     """Write the ZIP for `fmt` to `out_zip` (atomically) and return its path. `onnx_bytes`:
-    the version's stored ONNX model (what serves it), used as is instead of converting."""
+    the version's stored ONNX model (what serves it), used as is instead of converting.
+    `unknown`: {"detector": unknown.npz bytes, "threshold": float}, shipped with the formats
+    that give features."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
@@ -184,11 +233,22 @@ def build_export(
             _savedmodel(model(), os.path.join(tmp, "saved_model"))
             files.update(_tflite_variants(os.path.join(tmp, "saved_model")))
         else:
-            files["model.onnx"] = onnx_bytes or keras_to_onnx_bytes(model())
+            from training.ml.predictor import with_features
+
+            files["model.onnx"] = onnx_bytes or keras_to_onnx_bytes(with_features(model()))
+        unknown = unknown if fmt in UNKNOWN_FORMATS else None
+        if unknown:
+            files["unknown.npz"] = unknown["detector"]
+            files["unknown.json"] = json.dumps({"threshold": unknown["threshold"]}).encode()
         files["labels.json"] = json.dumps(labels, indent=1).encode()
         files["preprocessing.json"] = json.dumps(preprocessing, indent=1).encode()
         files["README.md"] = readme(
-            fmt=fmt, project=project, version=version, labels=labels, pre=preprocessing
+            fmt=fmt,
+            project=project,
+            version=version,
+            labels=labels,
+            pre=preprocessing,
+            unknown=bool(unknown),
         ).encode()
         partial = out_zip + ".partial"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -51,3 +51,13 @@ class ReviewForm(forms.Form):
     def __init__(self, *args, project, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["label"].queryset = project.labels.all()
+
+
+class UnknownThresholdForm(forms.Form):
+    reject_percent = forms.IntegerField(
+        min_value=0,
+        max_value=50,
+        required=False,
+        label="Own images called “not sure”",
+        help_text="In percent; empty: the default (5 %).",
+    )

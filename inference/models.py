@@ -23,6 +23,9 @@ class ModelVersion(models.Model):
     is_default = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True, help_text="first made default")
     created_at = models.DateTimeField(auto_now_add=True)
+    unknown_threshold = models.FloatField(
+        null=True, blank=True, help_text="the owner's unknown-detector threshold (none: the run's)"
+    )
 
     class Meta:
         ordering = ["-number"]
@@ -65,6 +68,23 @@ class ModelVersion(models.Model):
     @property
     def model_path(self) -> str:
         return self.artifact("model.keras")
+
+    @property
+    def unknown(self) -> dict[str, Any]:
+        """The run's unknown-detector figures ({} for versions trained before it existed)."""
+        info = self.metrics.get("unknown") or {}
+        return info if "threshold" in info else {}
+
+    @property
+    def threshold(self) -> float | None:
+        """The unknown-detector threshold in force: the owner's, else the run's."""
+        if not self.unknown:
+            return None
+        return (
+            self.unknown_threshold
+            if self.unknown_threshold is not None
+            else self.unknown["threshold"]
+        )
 
     @property
     def exports_prefix(self) -> str:
@@ -131,6 +151,9 @@ class Prediction(models.Model):
     probabilities = models.JSONField(help_text="one per label, same order")
     label = models.CharField(max_length=64, help_text="top label")
     probability = models.FloatField()
+    # "I don't know": the image looks like none of the labels (None: the version has no detector).
+    unknown = models.BooleanField(null=True, blank=True)
+    unknown_score = models.FloatField(null=True, blank=True)
     duration_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # The owner's review: right or wrong, the right label, and the training image it became.

@@ -82,7 +82,17 @@ class PredictResponseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
     label = serializers.CharField()
-    probability = serializers.FloatField()
+    probability = serializers.FloatField(help_text="calibrated (temperature scaling)")
+    unknown = serializers.BooleanField(
+        allow_null=True,
+        help_text="true: the image looks like none of the labels (`label` is still the "
+        "closest); null: the version has no unknown-detector (trained before it existed)",
+    )
+    unknown_score = serializers.FloatField(
+        allow_null=True,
+        help_text="distance to the nearest training images; above the "
+        "version's threshold = unknown",
+    )
     labels = LabelProbabilitySerializer(many=True)
     duration_ms = serializers.FloatField()
     explanation = ExplanationSerializer(required=False, help_text="only with explain=true")

@@ -25,7 +25,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from training.ml import ONNX_FILENAME  # the learning core writes it; no Keras import
+from training.ml import ONNX_FILENAME, UNKNOWN_FILENAME  # no Keras import
+from training.ml.unknown import UnknownDetector, calibrate
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class LoadedModel:
     _keras: Any = None  # training.ml Predictor
     _onnx: Any = None  # onnxruntime.InferenceSession
     _onnx_input: str = ""
+    detector: UnknownDetector | None = None  # from unknown.npz, when the model has features
     loaded_at: float = field(default_factory=time.monotonic)
 
     def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -53,9 +55,19 @@ class LoadedModel:
         return preprocess_images(images, self.input_size)
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for preprocessed images."""
+        return self.predict_open(x)[0]
+
+    def predict_open(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Calibrated probabilities and unknown scores (None: the version has no detector)."""
         if self._onnx is not None:
-            return np.asarray(self._onnx.run(None, {self._onnx_input: x})[0])
-        return self._keras.predict_array(x)
+            out = self._onnx.run(None, {self._onnx_input: x})
+            probs, feats = np.asarray(out[0]), (np.asarray(out[1]) if len(out) > 1 else None)
+        else:
+            probs, feats = self._keras.predict_both(x)
+        if self.detector is None or feats is None:
+            return probs, None
+        return calibrate(probs, self.detector.temperature), self.detector.scores(feats)
 
     def predict(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Probabilities, shape (len(images), len(labels))."""
@@ -107,7 +119,7 @@ def onnx_artifact_write(*, model_path: str) -> str:
     """Convert model.keras to ONNX once and store it next to it (the slow part of the first
     prediction: seconds). Returns the artifact's storage name; does nothing if it exists."""
     from inference.export import keras_to_onnx_bytes
-    from training.ml.predictor import load_predictor
+    from training.ml.predictor import load_predictor, with_features
 
     name = onnx_artifact_path(model_path)
     if default_storage.exists(name):
@@ -118,7 +130,7 @@ def onnx_artifact_write(*, model_path: str) -> str:
     finally:
         if temporary:
             os.unlink(local)
-    _storage_write_atomic(name, keras_to_onnx_bytes(model))
+    _storage_write_atomic(name, keras_to_onnx_bytes(with_features(model)))
     return name
 
 
@@ -140,9 +152,32 @@ def _load_onnx_artifact(key: CacheKey, name: str, labels: list[str]) -> LoadedMo
     return loaded
 
 
+def unknown_artifact_path(model_path: str) -> str:
+    return f"{model_path.rsplit('/', 1)[0]}/{UNKNOWN_FILENAME}"
+
+
+def unknown_detector_read(model_path: str) -> UnknownDetector | None:
+    """The version's unknown-detector (None for versions trained before there was one)."""
+    try:
+        with default_storage.open(unknown_artifact_path(model_path), "rb") as f:
+            return UnknownDetector.from_bytes(f.read())
+    except (FileNotFoundError, OSError):
+        return None
+    except Exception:  # noqa: BLE001 - a broken file: the model still predicts, unjudged
+        log.warning("cannot read the unknown-detector of %s", model_path, exc_info=True)
+        return None
+
+
 def load_model(*, key: CacheKey, model_path: str, labels: list[str], runtime: str) -> LoadedModel:
-    """Load an app-produced model: its stored ONNX form when serving with ONNX Runtime, else
-    model.keras (safe_mode: no arbitrary code) from storage."""
+    """Load an app-produced model and its unknown-detector."""
+    loaded = _load_model(key=key, model_path=model_path, labels=labels, runtime=runtime)
+    loaded.detector = unknown_detector_read(model_path)
+    return loaded
+
+
+def _load_model(*, key: CacheKey, model_path: str, labels: list[str], runtime: str) -> LoadedModel:
+    """Its stored ONNX form when serving with ONNX Runtime, else model.keras (safe_mode: no
+    arbitrary code) from storage."""
     from training.ml.predictor import load_predictor
 
     if not default_storage.exists(model_path):
@@ -185,8 +220,9 @@ def _attach_onnx(loaded: LoadedModel, model: Any, *, store_as: str) -> None:
     import onnxruntime as ort
 
     from inference.export import keras_to_onnx_bytes
+    from training.ml.predictor import with_features
 
-    data = keras_to_onnx_bytes(model)
+    data = keras_to_onnx_bytes(with_features(model))
     try:
         _storage_write_atomic(store_as, data)
     except Exception:  # noqa: BLE001 - storing is an optimisation; serving goes on

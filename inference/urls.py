@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.versions, name="versions"),
     path("v<int:number>/", views.version_detail, name="version"),
     path("v<int:number>/export/<str:fmt>/", views.export, name="export"),
+    path("v<int:number>/unknown/", views.version_unknown, name="version_unknown"),
     path("predict/", views.predict, name="predict"),
     path("history/", views.history, name="history"),
     path("history/rerun/", views.rerun_start, name="rerun_start"),

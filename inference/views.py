@@ -16,7 +16,13 @@ from django.views.decorators.http import require_POST
 from aimaker.http import wants_json
 from inference import services
 from inference.export import FORMATS
-from inference.forms import PredictForm, RerunForm, SetDefaultForm, TokenForm
+from inference.forms import (
+    PredictForm,
+    RerunForm,
+    SetDefaultForm,
+    TokenForm,
+    UnknownThresholdForm,
+)
 from inference.models import ModelVersion, PersonalToken, Prediction, Rerun
 from projects.access import get_project_for_owner, get_project_for_viewer
 from projects.models import Project
@@ -78,8 +84,53 @@ def version_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "form": form,
         "is_rollback": bool(default and version.number < default.number),
         "formats": FORMATS,
+        "unknown": _unknown_context(version),
     }
     return render(request, "inference/version_detail.html", context, status=status)
+
+
+def _unknown_context(version: ModelVersion) -> dict | None:
+    info = version.unknown
+    if not info:
+        return None
+    threshold = version.threshold
+    rejects = services.unknown_rejects(info=info, threshold=threshold)
+    return {
+        "info": info,
+        "rejects": rejects,
+        "percent": round(100 * rejects["own"]),
+        "custom": version.unknown_threshold is not None,
+        # What the slider needs to say what each position would reject, without a round trip.
+        "levels": {
+            "own": info["own_quantiles"],
+            "held_out": (info.get("held_out") or {}).get("quantiles"),
+        },
+    }
+
+
+@require_POST
+def version_unknown(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The owner moves the version's "not sure" threshold."""
+    project = get_project_for_owner(request, pk)
+    version = _version(project, number)
+    form = UnknownThresholdForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a share between 0 and 50 %.")
+        return redirect(version)
+    percent = form.cleaned_data["reject_percent"]
+    share = None if percent is None or "reset" in request.POST else percent / 100
+    try:
+        services.model_version_set_unknown_threshold(version=version, reject_share=share)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        rejects = services.unknown_rejects(info=version.unknown, threshold=version.threshold)
+        messages.success(
+            request,
+            f"{version.name} now says “not sure” for about {rejects['own']:.0%} of your own "
+            "images.",
+        )
+    return redirect(version)
 
 
 def export(request: HttpRequest, pk: int, number: int, fmt: str) -> HttpResponse:

@@ -36,6 +36,11 @@ from inference.services.tokens import (
     token_create,
     token_revoke,
 )
+from inference.services.unknown import (
+    model_version_set_unknown_threshold,
+    unknown_rejects,
+    unknown_threshold_for_share,
+)
 from inference.services.versions import (
     NoModelVersion,
     PredictionError,
@@ -51,6 +56,9 @@ from inference.services.versions import (
 )
 
 __all__ = [
+    "model_version_set_unknown_threshold",
+    "unknown_rejects",
+    "unknown_threshold_for_share",
     "probabilities_ranked",
     "PredictionError",
     "NoModelVersion",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from datasets.models import Image
@@ -92,8 +92,8 @@ def _add_image(*, prediction: Prediction, label: Label, user: User) -> tuple:
 
 def predictions_to_review(*, project: Project, include_sure: bool = False) -> QuerySet:
     """The owner's to-do list: unreviewed predictions that kept their image, least confident
-    first; only those under AIMAKER_REVIEW_BELOW unless `include_sure`."""
+    first; only those under AIMAKER_REVIEW_BELOW or called "not sure" unless `include_sure`."""
     qs = project.predictions.filter(reviewed_at__isnull=True).exclude(image="")
     if not include_sure:
-        qs = qs.filter(probability__lt=settings.AIMAKER_REVIEW_BELOW)
+        qs = qs.filter(Q(probability__lt=settings.AIMAKER_REVIEW_BELOW) | Q(unknown=True))
     return qs.order_by("probability", "-created_at")

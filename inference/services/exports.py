@@ -69,6 +69,7 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
                 project=version.project.name,
                 version=version.name,
                 onnx_bytes=onnx_bytes,
+                unknown=_unknown_files(version),
             )
             with open(out, "rb") as f:
                 saved = default_storage.save(name, File(f, name=os.path.basename(name)))
@@ -82,6 +83,17 @@ def export_build(*, version: ModelVersion, fmt: str) -> str:
         if temporary:
             os.unlink(local_model)
     return name
+
+
+def _unknown_files(version: ModelVersion) -> dict[str, Any] | None:
+    """The version's unknown-detector and the threshold in force, for the ZIP."""
+    if version.threshold is None:
+        return None
+    try:
+        with default_storage.open(serving.unknown_artifact_path(version.model_path), "rb") as f:
+            return {"detector": f.read(), "threshold": version.threshold}
+    except (FileNotFoundError, OSError):
+        return None
 
 
 def _stored_onnx(version: ModelVersion) -> bytes | None:

@@ -57,6 +57,8 @@ class PredictionOutcome:
     ranked: list[tuple[str, float]]
     duration_ms: float
     explanation: dict[str, Any] | None = None
+    unknown: bool | None = None  # None: the version has no unknown-detector
+    unknown_score: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = {
@@ -64,6 +66,8 @@ class PredictionOutcome:
             "version": self.version.number,
             "label": self.ranked[0][0],
             "probability": self.ranked[0][1],
+            "unknown": self.unknown,
+            "unknown_score": self.unknown_score,
             "labels": [{"label": name, "probability": p} for name, p in self.ranked],
             "duration_ms": round(self.duration_ms, 1),
         }
@@ -113,8 +117,10 @@ def prediction_create(
         raise PredictionError(str(exc), status=503) from None
     with PILImage.open(io.BytesIO(processed.normalized)) as img:
         x = model.preprocess([img])
-    probs = model.predict_array(x)[0]
+    all_probs, scores = model.predict_open(x)
+    probs = all_probs[0]
     ranked = probabilities_ranked(model.labels, probs)
+    unknown, unknown_score = prediction_judge(version=version, scores=scores)
     explanation = prediction_explain(model=model, x=x, probs=probs) if explain else None
     prediction = None
     if keep:
@@ -137,6 +143,8 @@ def prediction_create(
             probabilities=[round(float(p), 6) for p in probs],
             label=ranked[0][0],
             probability=ranked[0][1],
+            unknown=unknown,
+            unknown_score=unknown_score,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
     seconds = time.perf_counter() - started
@@ -147,7 +155,20 @@ def prediction_create(
         ranked=ranked,
         duration_ms=seconds * 1000,
         explanation=explanation,
+        unknown=unknown,
+        unknown_score=unknown_score,
     )
+
+
+def prediction_judge(
+    *, version: ModelVersion, scores: np.ndarray | None
+) -> tuple[bool | None, float | None]:
+    """(unknown, score) of one image from its unknown score and the version's threshold."""
+    threshold = version.threshold
+    if scores is None or threshold is None:
+        return None, None
+    score = float(scores[0])
+    return score > threshold, round(score, 6)
 
 
 def prediction_explain(*, model: serving.LoadedModel, x: np.ndarray, probs: np.ndarray) -> dict:

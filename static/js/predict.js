@@ -13,7 +13,8 @@
   function draw(result) {
     el("predict-error").classList.add("d-none");
     el("predict-result").classList.remove("d-none");
-    el("result-title").textContent = result.label;
+    el("result-title").textContent = result.unknown ? "Closest: " + result.label : result.label;
+    el("result-unknown").classList.toggle("d-none", !result.unknown);
     el("result-meta").textContent = pct(result.probability) + " · v" + result.version + " · " +
       result.duration_ms + " ms";
     const top = result.labels.slice(0, TOP);

@@ -79,6 +79,15 @@ def colour_jpeg(name: str, size: tuple[int, int] = (64, 48), seed: int = 0) -> b
     return out.getvalue()
 
 
+def grey_jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
+    """A photo of none of the labels: grey, unlike red, green and blue."""
+    rng = np.random.default_rng(5)
+    arr = np.clip(140 + rng.normal(0, 10, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(arr).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
 def _metrics(acc: float, f1s: list[float]) -> dict:
     return {
         "val_accuracy": acc,
@@ -92,6 +101,20 @@ def _metrics(acc: float, f1s: list[float]) -> dict:
     }
 
 
+def unknown_detector():
+    """The real detector fitted on what the tiny models' pooling layer gives for noisy red,
+    green and blue images (about the colour / 255): grey or white images are unlike them."""
+    from training.ml.unknown import fit_unknown_detector
+
+    rng = np.random.default_rng(0)
+    colours = np.array([COLOURS[n] for n in LABELS], np.float32) / 255
+    y = np.repeat(np.arange(3), 12)
+    features = np.clip(colours[y] + rng.normal(0, 0.04, (len(y), 3)), 0, None)
+    detector, info = fit_unknown_detector(features, y, LABELS, seed=0)
+    detector.temperature = 2.0
+    return detector, info
+
+
 @pytest.fixture
 def make_version(model_files) -> Callable[..., ModelVersion]:
     def make(
@@ -102,6 +125,7 @@ def make_version(model_files) -> Callable[..., ModelVersion]:
         f1s: tuple[float, ...] = (0.9, 0.8, 1.0),
         params: dict | None = None,
         snapshot: list | None = None,
+        unknown: bool = False,
     ) -> ModelVersion:
         for name in LABELS:
             Label.objects.get_or_create(project=project, name=name)
@@ -115,6 +139,10 @@ def make_version(model_files) -> Callable[..., ModelVersion]:
             "metrics.json": json.dumps(_metrics(acc, list(f1s))).encode(),
             "run.json": b"{}",
         }
+        metrics = _metrics(acc, list(f1s))
+        if unknown:
+            detector, metrics["unknown"] = unknown_detector()
+            files["unknown.npz"] = detector.to_bytes()
         for name, data in files.items():
             default_storage.save(prefix + name, ContentFile(data))
         run = TrainingRun.objects.create(
@@ -125,7 +153,7 @@ def make_version(model_files) -> Callable[..., ModelVersion]:
             labels=LABELS,
             snapshot=snapshot if snapshot is not None else [[1, 0], [2, 1], [3, 2]],
             image_count=len(snapshot) if snapshot is not None else 3,
-            metrics=_metrics(acc, list(f1s)),
+            metrics=metrics,
             best_val_accuracy=acc,
             artifact_prefix=prefix,
             finished_at=timezone.now(),

@@ -13,7 +13,7 @@ from inference import services
 from inference.models import Prediction
 from training.models import TrainingRun
 
-from .conftest import colour_jpeg
+from .conftest import colour_jpeg, grey_jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +79,16 @@ def test_it_predicts_with_the_default_or_a_named_version(owner_api, published, m
     ).json()
     assert (data["label"], data["version"]) == ("blue", 2)
     assert Prediction.objects.filter(source="api").count() == 2
+    assert data["unknown"] is None  # no unknown-detector in these versions
+
+
+def test_it_answers_unknown_for_an_image_unlike_any_label(owner_api, make_version, ai):
+    make_version(ai, unknown=True)
+    grey = SimpleUploadedFile("g.jpg", grey_jpeg(), content_type="image/jpeg")
+    data = owner_api.post(api("predict", ai.pk), {"image": grey, "version": "latest"}).json()
+    red = owner_api.post(api("predict", ai.pk), {"image": image("red"), "version": "1"}).json()
+    assert data["unknown"] is True and data["label"] in {"red", "green", "blue"}
+    assert red["unknown"] is False and red["label"] == "red"
 
 
 def corner_red_jpeg() -> bytes:

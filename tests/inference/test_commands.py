@@ -45,6 +45,7 @@ def test_it_predicts_files_one_json_line_each(published, ai, tmp_path):
     first, second, third = [json.loads(line) for line in lines.splitlines()]
     assert first["label"] == "red" and first["version"] == 1 and first["file"] == str(good)
     assert set(first["probabilities"]) == {"red", "green", "blue"}
+    assert first["unknown"] is None  # this version has no unknown-detector
     assert "not an image" in second["error"] and "cannot read" in third["error"]
     assert "explanation" not in first
     explained = json.loads(run("predict", "--project", str(ai.pk), "--explain", str(good)))

@@ -254,3 +254,31 @@ def test_it_never_serves_an_export_whose_write_was_cut_short(published, monkeypa
     assert services.export_ready(version=published, fmt="keras")
     with default_storage.open(name, "rb") as f, zipfile.ZipFile(f) as zf:
         assert zf.testzip() is None and "model.keras" in zf.namelist()
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "keras"])
+def test_its_readme_example_says_not_sure_for_an_unrelated_photo(make_version, ai, tmp_path, fmt):
+    import contextlib
+    import os
+
+    from .conftest import grey_jpeg
+
+    version = make_version(ai, unknown=True)
+    out = unzip(version, fmt, tmp_path)
+    assert {"unknown.npz", "unknown.json"} <= {p.name for p in out.iterdir()}
+    assert json.loads((out / "unknown.json").read_text())["threshold"] == version.threshold
+    example = (out / "README.md").read_text().split("```python\n")[1].split("```")[0]
+    said = {}
+    for name, data in (("grey", grey_jpeg()), ("red", colour_jpeg("red", seed=4))):
+        (out / "photo.jpg").write_bytes(data)
+        printed = io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(out)
+        try:
+            with contextlib.redirect_stdout(printed):
+                exec(compile(example, "README.md", "exec"), {})  # noqa: S102 - our own README
+        finally:
+            os.chdir(cwd)
+        said[name] = printed.getvalue()
+    assert said["grey"].startswith("not sure, closest: ")
+    assert said["red"].startswith("red ")

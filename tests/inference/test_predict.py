@@ -8,9 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from inference import services
 from inference.models import Prediction
 
-from .conftest import colour_jpeg
+from .conftest import colour_jpeg, grey_jpeg
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -65,6 +66,29 @@ def test_it_renders_the_result_without_javascript(owner_client, published, ai):
     response = owner_client.post(url(ai), {"image": upload(colour_jpeg("blue"))})
     assert response.status_code == 200
     assert b'"label": "blue"' in response.content  # the chart data for predict.js
+
+
+def test_it_says_not_sure_for_an_image_unlike_any_label(owner_client, owner, make_version, ai):
+    plain = make_version(ai)
+    judged = make_version(ai, unknown=True)
+    services.model_version_set_default(version=judged, user=owner, note="with a detector")
+
+    red = owner_client.post(url(ai), {"image": upload(colour_jpeg("red"))}, **JSON).json()
+    grey = owner_client.post(url(ai), {"image": upload(grey_jpeg())}, **JSON).json()
+    old = owner_client.post(url(ai), {"image": upload(colour_jpeg("red")), "version": plain.number},
+                            **JSON).json()  # fmt: skip
+
+    assert (red["label"], red["unknown"]) == ("red", False)
+    assert grey["unknown"] is True and grey["label"] in {"red", "green", "blue"}
+    assert grey["unknown_score"] > judged.threshold > red["unknown_score"]
+    assert old["unknown"] is None  # trained before the detector: no answer, not a wrong one
+    # Calibrated (temperature 2): the same answer, less over-confident than the raw model.
+    assert red["probability"] < old["probability"]
+    stored = Prediction.objects.get(pk=grey["id"])
+    assert stored.unknown is True and stored.unknown_score == pytest.approx(grey["unknown_score"])
+    page = owner_client.post(url(ai), {"image": upload(grey_jpeg())})
+    assert "this doesn’t look like any of your labels" in page.content.decode()
+    assert "Closest: " in page.content.decode()
 
 
 def test_it_uses_a_named_version(owner_client, published, make_version, ai):

@@ -115,3 +115,23 @@ def test_it_is_owner_only(other_client, client, owner, public_published, public_
         assert c.post(url, {"label": label.pk, "add": "on"}).status_code in (302, 404)
     prediction.refresh_from_db()
     assert prediction.reviewed_at is None and not Image.objects.exists()
+
+
+def test_it_lists_the_not_sure_ones_even_when_confident(owner_client, owner, make_version, ai):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from .conftest import grey_jpeg
+
+    version = make_version(ai, unknown=True)
+    services.model_version_set_default(version=version, user=owner, note="first")
+    red = predict(ai, "red", owner)
+    predict_url = reverse("inference:predict", args=[ai.pk])
+    grey = SimpleUploadedFile("g.jpg", grey_jpeg(), content_type="image/jpeg")
+    owner_client.post(predict_url, {"image": grey}, HTTP_ACCEPT="application/json")
+    stranger = Prediction.objects.get(unknown=True)
+    Prediction.objects.filter(pk__in=[red.pk, stranger.pk]).update(probability=0.99)
+    page = owner_client.get(reverse("inference:review", args=[ai.pk]))
+    assert [p.pk for p in page.context["page"]] == [stranger.pk]
+    assert "not sure" in page.content.decode()
+    history = owner_client.get(reverse("inference:history", args=[ai.pk])).content.decode()
+    assert history.count(">not sure</span>") == 1

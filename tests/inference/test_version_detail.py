@@ -64,3 +64,58 @@ def test_it_lets_others_read_but_not_switch_a_public_project(
 
 def test_it_is_404_for_an_unknown_version(owner_client, published, ai):
     assert owner_client.get(url(ai, 9)).status_code == 404
+
+
+def unknown_url(project, number):
+    return reverse("inference:version_unknown", args=[project.pk, number])
+
+
+def test_it_lets_the_owner_move_the_not_sure_threshold(owner_client, owner, make_version, ai):
+    from inference import services
+
+    from .conftest import grey_jpeg
+
+    version = make_version(ai, unknown=True)
+    services.model_version_set_default(version=version, user=owner, note="first")
+    page = owner_client.get(url(ai, 1)).content.decode()
+    assert "“Not sure” answers" in page and 'id="id_reject_percent"' in page
+    assert "AUROC" in page and 'value="5"' in page
+    default = version.threshold
+
+    response = owner_client.post(unknown_url(ai, 1), {"reject_percent": "40"})
+    assert response.status_code == 302
+    version.refresh_from_db()
+    assert version.threshold < default  # stricter: more images are "not sure"
+    rejects = services.unknown_rejects(info=version.unknown, threshold=version.threshold)
+    assert rejects["own"] == pytest.approx(0.40, abs=0.02)
+    page = owner_client.get(url(ai, 1)).content.decode()
+    assert 'value="40"' in page and "Back to 5 %" in page
+
+    owner_client.post(unknown_url(ai, 1), {"reject_percent": "40", "reset": "1"})
+    version.refresh_from_db()
+    assert version.unknown_threshold is None and version.threshold == default
+    # A grey image stays "not sure" whatever the owner chose within the range.
+    owner_client.post(unknown_url(ai, 1), {"reject_percent": "0"})
+    predict = reverse("inference:predict", args=[ai.pk])
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    grey = SimpleUploadedFile("g.jpg", grey_jpeg(), content_type="image/jpeg")
+    data = owner_client.post(predict, {"image": grey}, HTTP_ACCEPT="application/json").json()
+    assert data["unknown"] is True
+
+
+def test_it_refuses_a_bad_share_and_other_users(owner_client, other_client, make_version, ai):
+    version = make_version(ai, unknown=True)
+    response = owner_client.post(unknown_url(ai, 1), {"reject_percent": "90"}, follow=True)
+    assert "between 0 and 50" in response.content.decode()
+    assert other_client.post(unknown_url(ai, 1), {"reject_percent": "10"}).status_code == 404
+    version.refresh_from_db()
+    assert version.unknown_threshold is None
+
+
+def test_it_says_when_a_version_predates_the_detector(owner_client, make_version, ai):
+    make_version(ai)
+    page = owner_client.get(url(ai, 1)).content.decode()
+    assert "trained before AI Maker could tell" in page
+    response = owner_client.post(unknown_url(ai, 1), {"reject_percent": "10"}, follow=True)
+    assert "trained before the unknown-detector existed" in response.content.decode()

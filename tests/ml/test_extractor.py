@@ -119,10 +119,13 @@ def test_it_saves_an_onnx_serving_model_that_predicts_like_the_keras_one(dataset
     assert result.onnx_path and os.path.isfile(result.onnx_path)
     session = ort.InferenceSession(result.onnx_path, providers=["CPUExecutionProvider"])
     x = np.stack([load_image(s.path, 32) for s in dataset[::3]])
-    onnx_probs = session.run(None, {session.get_inputs()[0].name: x})[0]
-    keras_probs = load_predictor(result.model_path).predict_array(x)
+    onnx_probs, onnx_features = session.run(None, {session.get_inputs()[0].name: x})
+    keras_probs, keras_features = load_predictor(result.model_path).predict_both(x)
     assert onnx_probs.shape == (len(x), 3)
     np.testing.assert_allclose(onnx_probs, keras_probs, atol=1e-5)
+    # The second output feeds the unknown-detector: the same features from both runtimes.
+    assert [o.name for o in session.get_outputs()] == ["probabilities", "features"]
+    np.testing.assert_allclose(onnx_features, keras_features, atol=1e-4)
 
 
 def test_it_leaves_the_onnx_serving_model_to_the_server_when_extracting_with_keras(dataset, dirs):

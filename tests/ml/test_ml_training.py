@@ -21,6 +21,7 @@ from training.ml import (
     stratified_split,
     train,
 )
+from training.ml.unknown import UnknownDetector
 
 from .conftest import COLOURS, LABELS, TINY, make_dataset, make_image, tiny_params
 
@@ -54,6 +55,12 @@ def test_it_trains_predicts_the_learnt_colours_and_reports_progress(dataset, dir
     assert [p["label"] for p in result.metrics["per_label"]] == LABELS
     assert result.history and {"loss", "val_loss", "val_accuracy"} <= set(result.history[0])
     assert set(result.timings) >= {"preparing", "extracting", "training", "saving", "total"}
+    # The unknown-detector, fitted on every training image, keeps the project's own images.
+    unknown = result.metrics["unknown"]
+    assert unknown["method"] == "knn_cosine" and unknown["images"] == len(dataset)
+    assert [p["label"] for p in unknown["held_out"]["per_label"]] == LABELS
+    detector = UnknownDetector.from_bytes(Path(result.unknown_path).read_bytes())
+    assert detector.threshold == pytest.approx(unknown["threshold"], abs=1e-6)
 
     predictor = load_predictor(result.model_path)
     fresh = [make_image(tmp_path / "new" / f"{i}.jpg", c, 999 + i) for i, c in enumerate(COLOURS)]
@@ -61,6 +68,9 @@ def test_it_trains_predicts_the_learnt_colours_and_reports_progress(dataset, dir
     assert probs.shape == (3, 3)
     assert probs.argmax(axis=1).tolist() == [0, 1, 2]
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    _, features = predictor.predict_both(predictor.preprocess([Image.open(s.path) for s in fresh]))
+    assert features.shape[0] == 3
+    assert (detector.scores(features) <= detector.threshold * 1.5).all()  # like its own images
 
     phases = {e["phase"] for e in events}
     assert {"preparing", "extracting", "training", "evaluating", "saving"} <= phases

@@ -13,7 +13,7 @@ from .backbones import (
 from .data import load_image, preprocess_image, stratified_split
 from .device import device_info, device_text
 from .predictor import Predictor, load_predictor
-from .train import META_FILENAME, MODEL_FILENAME, ONNX_FILENAME, embed, train
+from .train import META_FILENAME, MODEL_FILENAME, ONNX_FILENAME, UNKNOWN_FILENAME, embed, train
 from .types import (
     Sample,
     TrainingCancelled,
@@ -24,6 +24,7 @@ from .types import (
 __all__ = [
     "device_info",
     "embed",
+    "UNKNOWN_FILENAME",
     "device_text",
     "BACKBONES",
     "META_FILENAME",

@@ -17,12 +17,13 @@ from .features import atomic_write_bytes
 
 INPUT = "image"
 OUTPUT = "probabilities"
+FEATURES = "features"  # the pooled features the head reads: the unknown-detector's input
 
 
 def serving_onnx_write(
     *, backbone_path: str, kernel: np.ndarray, bias: np.ndarray, tta: bool, out_path: str
 ) -> None:
-    """Write image -> probabilities ONNX to out_path (atomically).
+    """Write image -> (probabilities, features) ONNX to out_path (atomically).
 
     tta: average the features of the image and its mirror image, as the Keras model does; the
     mirrored copies go through the backbone in the same batch (one graph, no duplicate weights).
@@ -90,13 +91,21 @@ def serving_onnx_write(
             ["aimaker_logits"],
         ),
         helper.make_node("Softmax", ["aimaker_logits"], [OUTPUT], axis=-1),
+        helper.make_node("Identity", [pooled], [FEATURES]),
     ]
     model = helper.make_model(
         helper.make_graph(
             nodes,
             "aimaker_serving",
             [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", *size])],
-            [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", int(kernel.shape[1])])],
+            [
+                helper.make_tensor_value_info(
+                    OUTPUT, TensorProto.FLOAT, ["N", int(kernel.shape[1])]
+                ),
+                helper.make_tensor_value_info(
+                    FEATURES, TensorProto.FLOAT, ["N", int(kernel.shape[0])]
+                ),
+            ],
             initializer=[*graph.initializer, *consts],
         ),
         opset_imports=backbone.opset_import,

@@ -38,12 +38,14 @@ from .features import (
 from .head import build_head, fit_head, make_callbacks
 from .onnx_model import serving_onnx_write
 from .types import Sample, TrainingCancelled, TrainParams, TrainResult
+from .unknown import fit_temperature, fit_unknown_detector
 
 log = logging.getLogger(__name__)
 
 MODEL_FILENAME = "model.keras"
 ONNX_FILENAME = "model.onnx"
 META_FILENAME = "model.json"
+UNKNOWN_FILENAME = "unknown.npz"
 # Backbone passes per inference batch (images + mirrors), per runtime: on 2 CPU cores ONNX
 # Runtime runs 16 as fast as 32 with 0.2 GB less memory; Keras (GPUs) gets 32.
 EXTRACT_BATCH = {"onnx": 16, "keras": 32}
@@ -305,12 +307,23 @@ def train(
     metrics["doubts"], metrics["doubts_info"] = _label_check_result(label_check)
     history = head_history + finetune_history
     metrics["history"] = history
+    temperature, metrics["calibration"] = fit_temperature(val_probs, y[val_idx])
+    metrics["calibration"]["temperature"] = temperature
+    if params.mode == "finetune":  # the backbone changed: its features come from the model
+        clock.emit({"phase": "evaluating", "event": "features"})
+        seen = _model_features(serving, samples, bb.spec.input_size, params.batch_size)
+    else:
+        seen = (feats.orig + feats.flip) / 2 if tta else feats.orig
+    detector, metrics["unknown"] = fit_unknown_detector(seen, y, labels, seed=params.seed)
+    if detector is not None:
+        detector.temperature = temperature
     clock.lap("evaluating")
     clock.stop_point("saving")
 
     clock.emit({"phase": "saving"})
     model_path, onnx_path, preprocessing, backbone_dict = _save(
         params=params, bb=bb, serving=serving, head=head, tta=tta, labels=labels,
+        detector=detector,
         backbone_weights=backbone_weights, feature_dim=feats.orig.shape[1],
         cache_dir=cache_dir, out_dir=out_dir, extract_runtime=extract_runtime,
     )  # fmt: skip
@@ -320,6 +333,7 @@ def train(
     return TrainResult(
         model_path=model_path,
         onnx_path=onnx_path,
+        unknown_path=os.path.join(out_dir, UNKNOWN_FILENAME) if detector is not None else None,
         labels=list(labels),
         preprocessing=preprocessing,
         backbone=backbone_dict,
@@ -343,13 +357,18 @@ def embed(
     extract_runtime: str = "auto",
     progress: Callable[[dict[str, Any]], None] = _noop,
     should_stop: Callable[[], bool] = _never,
+    mirrored: bool = False,
 ) -> np.ndarray:
     """The frozen backbone's features of `samples` (N, D), through the same feature cache as
-    training (a later run with these parameters finds them there)."""
+    training (a later run with these parameters finds them there).
+
+    mirrored: the mean of the image's and its mirror image's features, as a model trained with
+    augmentation computes them when it serves."""
     clock = _Clock(progress, should_stop)
-    flat = dataclasses.replace(params, augmentation=False)  # originals only
+    flat = dataclasses.replace(params, augmentation=mirrored)
     bb = _prepare_backbone(flat, samples, backbone_weights, cache_dir, extract_runtime, clock)
-    return _extract(bb, samples, cache_dir, with_flip=False, clock=clock).orig
+    feats = _extract(bb, samples, cache_dir, with_flip=mirrored, clock=clock)
+    return (feats.orig + feats.flip) / 2 if mirrored else feats.orig
 
 
 def _extract(
@@ -466,6 +485,15 @@ def _validation_probabilities(
     return keras.ops.convert_to_numpy(dense(dropout(x_val, training=False), training=False))
 
 
+def _model_features(model: Any, samples: list[Sample], size: int, batch_size: int) -> np.ndarray:
+    """The features the model's last layer reads, for every sample, as it serves them."""
+    from .predictor import with_features
+
+    y = np.zeros(len(samples), np.int64)
+    ds = make_image_dataset([s.path for s in samples], y, size, batch_size, False, 0)
+    return np.asarray(with_features(model).predict(ds, verbose=0)[1])
+
+
 def _label_check_result(label_check: Any) -> tuple[list[Any], dict[str, Any]]:
     try:
         return label_check.result()
@@ -482,15 +510,20 @@ def _save(
     head: tuple[Any, Any],
     tta: bool,
     labels: list[str],
+    detector: Any,
     backbone_weights: str | None,
     feature_dim: int,
     cache_dir: str,
     out_dir: str,
     extract_runtime: str,
 ) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
-    """model.keras, model.onnx (quick mode, when this worker converts) and model.json."""
+    """model.keras, model.onnx (quick mode, when this worker converts), unknown.npz (the
+    unknown-detector, when there were enough images) and model.json."""
     model_path = os.path.join(out_dir, MODEL_FILENAME)
     atomic_write_path(model_path, serving.save)
+    if detector is not None:
+        data = detector.to_bytes()
+        atomic_write_bytes(os.path.join(out_dir, UNKNOWN_FILENAME), lambda f: f.write(data))
     onnx_path = None
     if params.mode == "quick":  # fine-tuning changed the backbone: its cached form is stale
         onnx_path = _serving_onnx(

@@ -106,6 +106,7 @@ class Sample:
 class TrainResult:
     model_path: str
     onnx_path: str | None  # the same model for ONNX Runtime, when this worker could build it
+    unknown_path: str | None  # the unknown-detector (unknown.npz), when there were enough images
     labels: list[str]
     preprocessing: dict[str, Any]
     backbone: dict[str, Any]

@@ -26,7 +26,7 @@ from projects.work import (
     Throttle,
     work_run,
 )
-from training.ml import ONNX_FILENAME
+from training.ml import ONNX_FILENAME, UNKNOWN_FILENAME
 from training.ml.backbones import BackboneUnavailable
 from training.ml.types import Sample, TrainingCancelled
 from training.models import EpochMetric, TrainingRun
@@ -243,6 +243,9 @@ def _save_artifacts(run: TrainingRun, result: Any, out_dir: Path) -> str:
     if result.onnx_path:  # built from the cached backbone: serving needs no conversion
         local[ONNX_FILENAME] = Path(result.onnx_path)
         names.insert(1, ONNX_FILENAME)
+    if result.unknown_path:  # the unknown-detector: serving reads it beside the model
+        local[UNKNOWN_FILENAME] = Path(result.unknown_path)
+        names.insert(1, UNKNOWN_FILENAME)
     for name in names:
         key = prefix + name
         if default_storage.exists(key):  # a leftover of an interrupted upload

@@ -46,6 +46,7 @@ class Command(cli.ProjectCommand):
                     "file": name,
                     "label": outcome.ranked[0][0],
                     "probability": outcome.ranked[0][1],
+                    "unknown": outcome.unknown,
                     "probabilities": dict(outcome.ranked),
                     "version": version.number,
                 }
