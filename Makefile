@@ -53,10 +53,13 @@ browser:
 compose:
 	@sh scripts/install-compose.sh
 
+# scikit-image only for its bundled sample photos (bench.unknown's unrelated images).
 bench: install
+	$(BIN)/python -m pip install -q scikit-image==0.26.0
 	$(BIN)/python -m bench.import_images ../shared/datasets/clothing-small/train
 	$(BIN)/python -m bench.train ../shared/datasets/clothing-small/train --holdout ../shared/datasets/clothing-small/validation
 	$(BIN)/python -m bench.serve
 	$(BIN)/python -m bench.doubts --full
+	$(BIN)/python -m bench.unknown --compare
 	$(BIN)/python -m bench.live --viewers 500
 	$(BIN)/python -m bench.faults

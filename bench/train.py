@@ -81,18 +81,24 @@ def _change_a_few(project: Any, owner: Any) -> dict[str, int]:
     return {"moved": len(move), "deleted": len(delete), "added": added}
 
 
-def _holdout_accuracy(run: Any, holdout: Path) -> tuple[float, int, float]:
-    """Accuracy of the saved model (from storage, as serving loads it) on label folders."""
+def _holdout(run: Any, holdout: Path) -> dict[str, Any]:
+    """The saved model (from storage, as serving loads it) on label folders it never saw:
+    accuracy, the share its unknown-detector calls "not sure" (these are the project's own
+    kind of images: the fewer the better), and calibration before and after temperature."""
+    import numpy as np
     from django.core.files.storage import default_storage
     from PIL import Image as PILImage
 
     from training.ml import load_predictor
+    from training.ml.unknown import UnknownDetector, calibrate, expected_calibration_error
 
     t = time.perf_counter()
     local = Path(tempfile.mkdtemp(prefix="aimaker-bench-model-")) / "model.keras"
     with default_storage.open(run.artifact_prefix + "model.keras", "rb") as src:
         local.write_bytes(src.read())
     labels = json.loads(default_storage.open(run.artifact_prefix + "labels.json").read())
+    with default_storage.open(run.artifact_prefix + "unknown.npz", "rb") as f:
+        detector = UnknownDetector.from_bytes(f.read())
     predictor = load_predictor(str(local))
     index = {name.lower(): i for i, name in enumerate(labels)}
     files = [
@@ -100,17 +106,27 @@ def _holdout_accuracy(run: Any, holdout: Path) -> tuple[float, int, float]:
         for p in sorted(holdout.rglob("*"))
         if p.suffix.lower() in IMAGE_SUFFIXES and p.parent.name.lower() in index
     ]
-    correct = 0
+    probs, scores = [], []
     for start in range(0, len(files), 32):  # decoded in small batches, never all at once
-        batch = files[start : start + 32]
         images = []
-        for path, _ in batch:
+        for path, _ in files[start : start + 32]:
             with PILImage.open(path) as img:
                 images.append(img.convert("RGB"))
-        probs = predictor.predict(images)
-        correct += sum(int(p.argmax() == y) for p, (_, y) in zip(probs, batch, strict=True))
+        p, features = predictor.predict_both(predictor.preprocess(images))
+        probs.append(p)
+        scores.append(detector.scores(features))
     shutil.rmtree(local.parent, ignore_errors=True)
-    return correct / max(1, len(files)), len(files), time.perf_counter() - t
+    raw, y = np.concatenate(probs), np.array([label for _, label in files])
+    calibrated = calibrate(raw, detector.temperature)
+    return {
+        "holdout_accuracy": round(float((raw.argmax(1) == y).mean()), 4),
+        "holdout_images": len(files),
+        "holdout_s": round(time.perf_counter() - t, 2),
+        "holdout_not_sure": round(float((np.concatenate(scores) > detector.threshold).mean()), 4),
+        "holdout_ece_raw": round(expected_calibration_error(raw, y), 4),
+        "holdout_ece_calibrated": round(expected_calibration_error(calibrated, y), 4),
+        "temperature": detector.temperature,
+    }
 
 
 def _backbone_limit(*, backbone: str, weights: str, cache_dir: Path, batches: int = 6) -> dict:
@@ -204,11 +220,15 @@ def main(argv: list[str] | None = None) -> dict:
             "warm_cache_misses": warm.metrics.get("cache_misses"),
             "changes": changes,
         }
+        unknown = warm.metrics.get("unknown") or {}
+        result["unknown"] = {
+            "seconds": unknown.get("seconds"),
+            "held_out_auroc": (unknown.get("held_out") or {}).get("auroc"),
+            "held_out_rejected": (unknown.get("held_out") or {}).get("rejected"),
+        }
+        result["calibration"] = warm.metrics.get("calibration")
         if args.holdout:
-            accuracy, n, seconds = _holdout_accuracy(warm, args.holdout)
-            result.update(
-                holdout_accuracy=round(accuracy, 4), holdout_images=n, holdout_s=round(seconds, 2)
-            )
+            result.update(_holdout(warm, args.holdout))
         result["peak_rss_mb"] = _rss_mb()  # the runs' peak, before the limit check below
         result["peak_rss_mb_after"] = rss
         result["backbone_limit"] = _backbone_limit(

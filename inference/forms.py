@@ -59,5 +59,5 @@ class UnknownThresholdForm(forms.Form):
         max_value=50,
         required=False,
         label="Own images called “not sure”",
-        help_text="In percent; empty: the default (5 %).",
+        help_text="In percent; empty: the default (keeps at least 95 % of new own images).",
     )

@@ -177,3 +177,49 @@ def test_it_turns_unsure_predictions_into_training_images(
     assert page.locator("#review-grid .card").count() == 1  # one left to review
     image = TrainingImage.objects.get(project=ai)
     assert (image.label.name, image.source) == ("blue", "correction")
+
+
+def test_it_says_not_sure_and_lets_the_owner_move_the_threshold(
+    live_asgi,
+    page,
+    owner,
+    password,
+    ai,  # noqa: F811 - fixture imported above
+    make_version,  # noqa: F811
+    tmp_path,
+):
+    from inference import services
+    from tests.inference.conftest import grey_jpeg
+
+    version = make_version(ai, unknown=True)
+    services.model_version_set_default(version=version, user=owner, note="first")
+    log_in(page, live_asgi, owner.username, password)
+    page.goto(live_asgi + reverse("inference:predict", args=[ai.pk]))
+    page.uncheck("#id_explain")
+    for name, data in (("red.jpg", colour_jpeg("red", (320, 240))), ("grey.jpg", grey_jpeg())):
+        (tmp_path / name).write_bytes(data)
+    page.set_input_files("#id_image", str(tmp_path / "red.jpg"))
+    page.click("#predict-btn")
+    page.wait_for_selector("#predict-chart[data-ready='1']")
+    assert page.inner_text("#result-title") == "red"
+    assert not page.is_visible("#result-unknown")
+    page.set_input_files("#id_image", str(tmp_path / "grey.jpg"))
+    page.click("#predict-btn")
+    page.wait_for_selector("#result-unknown:not(.d-none)")
+    assert "doesn’t look like any of your labels" in page.inner_text("#result-unknown")
+    assert page.inner_text("#result-title").startswith("Closest: ")
+    page.screenshot(path=str(tmp_path / "not-sure.png"))
+
+    page.goto(live_asgi + reverse("inference:version", args=[ai.pk, 1]))
+    assert page.inner_text("#unknown-own") in {"0%", "1%", "2%", "3%", "4%", "5%"}
+    page.fill("#id_reject_percent", "30")  # a range input: sets the value, fires input
+    assert page.inner_text("#unknown-own") == "30%"
+    assert "never saw" in page.inner_text("#unknown-effect")
+    page.click("#unknown-save")
+    page.wait_for_selector("text=now says “not sure” for about 30%")
+    page.screenshot(path=str(tmp_path / "threshold.png"), full_page=True)
+    version.refresh_from_db()
+    assert (
+        version.unknown_threshold is not None and version.threshold < version.unknown["threshold"]
+    )
+    assert page.input_value("#id_reject_percent") == "30"

@@ -141,6 +141,10 @@ def _evaluation(run: TrainingRun) -> dict[str, Any] | None:
         "confusion": rows,
         "per_label": m.get("per_label") or [],
         "misclassified": misclassified,
+        "unknown": m.get("unknown") if "threshold" in (m.get("unknown") or {}) else None,
+        "calibration": m.get("calibration")
+        if "ece_after" in (m.get("calibration") or {})
+        else None,
         # None: no label check to link to (trained before it existed, or it could not run).
         "doubt_count": None
         if doubt_services.training_run_doubts_problem(run=run)

@@ -20,12 +20,12 @@
     const steps = levels.own.map(function (_, i) { return i / (levels.own.length - 1); });
     function update() {
       const share = Number(slider.value) / 100;
-      document.getElementById("unknown-own").textContent = slider.value + " %";
+      document.getElementById("unknown-own").textContent = slider.value + "%";
       if (!levels.held_out) return;
       const threshold = interp(1 - share, steps, levels.own);
       const held = 1 - interp(threshold, levels.held_out, steps);
       document.getElementById("unknown-effect").textContent =
-        "Images of a label it never saw: about " + Math.round(100 * held) + " % called “not sure”.";
+        "Images of a label it never saw: about " + Math.round(100 * held) + "% called “not sure”.";
     }
     slider.addEventListener("input", update);
   });

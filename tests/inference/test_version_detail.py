@@ -79,7 +79,9 @@ def test_it_lets_the_owner_move_the_not_sure_threshold(owner_client, owner, make
     services.model_version_set_default(version=version, user=owner, note="first")
     page = owner_client.get(url(ai, 1)).content.decode()
     assert "“Not sure” answers" in page and 'id="id_reject_percent"' in page
-    assert "AUROC" in page and 'value="5"' in page
+    assert "AUROC" in page
+    rejects = services.unknown_rejects(info=version.unknown, threshold=version.threshold)
+    assert f'value="{round(100 * rejects["own"])}"' in page and rejects["own"] <= 0.05
     default = version.threshold
 
     response = owner_client.post(unknown_url(ai, 1), {"reject_percent": "40"})
@@ -89,7 +91,7 @@ def test_it_lets_the_owner_move_the_not_sure_threshold(owner_client, owner, make
     rejects = services.unknown_rejects(info=version.unknown, threshold=version.threshold)
     assert rejects["own"] == pytest.approx(0.40, abs=0.02)
     page = owner_client.get(url(ai, 1)).content.decode()
-    assert 'value="40"' in page and "Back to 5 %" in page
+    assert 'value="40"' in page and "Back to the default" in page
 
     owner_client.post(unknown_url(ai, 1), {"reject_percent": "40", "reset": "1"})
     version.refresh_from_db()

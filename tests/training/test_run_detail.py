@@ -33,6 +33,11 @@ def succeeded_run(project):
             "doubts": [{"index": 5, "given": 1, "suggested": 0, "confidence": 0.9,
                         "p_given": 0.1, "margin": 0.8}],
             "doubts_info": {"method": "confident_learning"},
+            "unknown": {"method": "knn_cosine", "threshold": 0.2, "held_out": {
+                "auroc": 0.91, "rejected": 0.62, "per_label": [
+                    {"label": "cat", "auroc": 0.9, "rejected": 0.5},
+                    {"label": "dog", "auroc": 0.92, "rejected": 0.74}]}},
+            "calibration": {"temperature": 1.8, "ece_before": 0.12, "ece_after": 0.03},
             "image_ids": [im.pk for im in images],
         },
     )  # fmt: skip
@@ -55,6 +60,8 @@ def test_it_shows_the_evaluation_of_a_succeeded_run(owner_client, ready_project)
     assert detail in body and "predicted cat (81.0%)" in body
     assert reverse("training:doubts", kwargs={"pk": ready_project.pk, "number": 1}) in body
     assert "Check these labels: 1 training image looks mislabelled" in body
+    assert "AUROC of <strong>0.91</strong>" in body and "dog 74.0%" in body
+    assert "temperature 1.80" in body and "12.0% → 3.0%" in body
     assert '"val_loss": 1' in body or '"val_loss": 1.0' in body  # curves embedded for Chart.js
     assert 'id="cancel-run"' in body  # hidden (d-none) for a finished run, shown live
 

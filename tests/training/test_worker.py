@@ -70,8 +70,11 @@ async def test_it_trains_a_quick_run_with_live_events_and_saves_artifacts(
 
     prefix = f"projects/{ready_project.pk}/runs/1/"
     assert run.artifact_prefix == prefix
-    for name in ("model.keras", "labels.json", "preprocessing.json", "metrics.json", "run.json"):
+    names = ("model.keras", "unknown.npz", "labels.json", "preprocessing.json", "metrics.json",
+             "run.json")  # fmt: skip
+    for name in names:
         assert default_storage.exists(prefix + name), name
+    assert run.metrics["unknown"]["images"] == 8 and run.metrics["unknown"]["threshold"] >= 0
     assert json.loads(default_storage.open(prefix + "labels.json").read()) == ["cat", "dog"]
     pre = json.loads(default_storage.open(prefix + "preprocessing.json").read())
     assert pre["input_size"] == 32 and pre["resize"]
