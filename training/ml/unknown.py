@@ -1,4 +1,4 @@
-""""I don't know": open-set rejection and calibrated probabilities. Pure NumPy (+ SciPy).
+""" "I don't know": open-set rejection and calibrated probabilities. Pure NumPy (+ SciPy).
 
 The unknown score of an image is the cosine distance from its backbone features to its K-th
 nearest training image (Sun et al., "Out-of-distribution detection with deep nearest
