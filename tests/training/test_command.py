@@ -95,6 +95,8 @@ def test_it_fine_tunes_inline_and_cleans_up_its_checkpoints(ready_project):
     stages = sorted({e.stage for e in run.epochs.all()})
     assert stages == ["finetune", "head"]
     assert not training_resume_dir(run=run).exists()
+    # The unknown-detector is fitted on the fine-tuned backbone's features.
+    assert run.metrics["unknown"]["images"] == run.image_count
 
 
 @pytest.mark.django_db

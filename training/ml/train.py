@@ -110,6 +110,24 @@ def _horizontal_flip(size: int) -> Any:
     return lambda x: to_hwc(reverse(to_hcw(x)))
 
 
+def _served_features(
+    spec: BackboneSpec, backbone: Any, scaling: Any, aug: list[Any], tta: bool
+) -> tuple[Any, Any]:
+    """(image input, pooled features) as the served model computes them; shares layers."""
+    import keras
+
+    inp = keras.Input((spec.input_size, spec.input_size, 3), name="image")
+    x = inp
+    for layer in aug:
+        x = layer(x)
+    x = scaling(x)
+    features = backbone(x)
+    if tta:
+        mirrored = backbone(_horizontal_flip(spec.input_size)(x))
+        features = keras.layers.Average(name="tta_average")([features, mirrored])
+    return inp, features
+
+
 def _end_to_end(
     spec: BackboneSpec,
     backbone: Any,
@@ -126,15 +144,7 @@ def _end_to_end(
     """
     import keras
 
-    inp = keras.Input((spec.input_size, spec.input_size, 3), name="image")
-    x = inp
-    for layer in aug:
-        x = layer(x)
-    x = scaling(x)
-    features = backbone(x)
-    if tta:
-        mirrored = backbone(_horizontal_flip(spec.input_size)(x))
-        features = keras.layers.Average(name="tta_average")([features, mirrored])
+    inp, features = _served_features(spec, backbone, scaling, aug, tta)
     dropout, dense = head
     return keras.Model(inp, dense(dropout(features)), name=f"aimaker_{spec.name}")
 
@@ -254,6 +264,14 @@ def train(
     # trains (both release the GIL in their numeric kernels), hiding most of its seconds.
     label_check_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aimaker-doubts")
     label_check = label_check_pool.submit(find_doubts, feats.orig, y, k, params.seed)
+    # So does the unknown-detector, when the served features are the frozen ones.
+    tta = feats.flip is not None
+    unknown_fit = None
+    if params.mode == "quick":
+        seen = (feats.orig + feats.flip) / 2 if tta else feats.orig
+        unknown_fit = label_check_pool.submit(
+            fit_unknown_detector, seen, y, labels, seed=params.seed
+        )
     label_check_pool.shutdown(wait=False)
 
     fingerprint = hashlib.sha256(
@@ -264,7 +282,6 @@ def train(
     ckpt = _Checkpoints(resume_dir if params.mode == "finetune" else None, fingerprint)
     state = ckpt.load()
     # With mirrored features at hand the saved model averages image+mirror (TTA); validate that.
-    tta = feats.flip is not None
     x_val = (feats.orig[val_idx] + feats.flip[val_idx]) / 2 if tta else feats.orig[val_idx]
     head, head_history, head_info = _train_head(
         params=params, feats=feats, y=y, train_idx=train_idx, x_val=x_val,
@@ -309,12 +326,12 @@ def train(
     metrics["history"] = history
     temperature, metrics["calibration"] = fit_temperature(val_probs, y[val_idx])
     metrics["calibration"]["temperature"] = temperature
-    if params.mode == "finetune":  # the backbone changed: its features come from the model
+    if unknown_fit is not None:
+        detector, metrics["unknown"] = unknown_fit.result()
+    else:  # fine-tuning changed the backbone: the features come from the model
         clock.emit({"phase": "evaluating", "event": "features"})
-        seen = _model_features(serving, samples, bb.spec.input_size, params.batch_size)
-    else:
-        seen = (feats.orig + feats.flip) / 2 if tta else feats.orig
-    detector, metrics["unknown"] = fit_unknown_detector(seen, y, labels, seed=params.seed)
+        seen = _model_features(bb, tta, samples, params.batch_size)
+        detector, metrics["unknown"] = fit_unknown_detector(seen, y, labels, seed=params.seed)
     if detector is not None:
         detector.temperature = temperature
     clock.lap("evaluating")
@@ -485,13 +502,15 @@ def _validation_probabilities(
     return keras.ops.convert_to_numpy(dense(dropout(x_val, training=False), training=False))
 
 
-def _model_features(model: Any, samples: list[Sample], size: int, batch_size: int) -> np.ndarray:
-    """The features the model's last layer reads, for every sample, as it serves them."""
-    from .predictor import with_features
+def _model_features(bb: _Backbone, tta: bool, samples: list[Sample], batch_size: int) -> np.ndarray:
+    """The pooled features of every sample as the (fine-tuned) served model computes them."""
+    import keras
 
-    y = np.zeros(len(samples), np.int64)
-    ds = make_image_dataset([s.path for s in samples], y, size, batch_size, False, 0)
-    return np.asarray(with_features(model).predict(ds, verbose=0)[1])
+    features = keras.Model(*_served_features(bb.spec, bb.model, bb.scaling, [], tta))
+    size = bb.spec.input_size
+    ds = make_image_dataset([s.path for s in samples], np.zeros(len(samples), np.int64), size,
+                            batch_size, False, 0)  # fmt: skip
+    return np.asarray(features.predict(ds, verbose=0))
 
 
 def _label_check_result(label_check: Any) -> tuple[list[Any], dict[str, Any]]:
