@@ -38,10 +38,24 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def _kth_distance(similarity: np.ndarray, k: int) -> np.ndarray:
-    """1 - the k-th largest similarity of each row."""
-    k = min(k, similarity.shape[1])
-    return 1.0 - np.partition(similarity, -k, axis=1)[:, -k]
+def _kth_distance(
+    similarity: np.ndarray,
+    k: int,
+    rows: np.ndarray | None = None,
+    cols: np.ndarray | None = None,
+    chunk: int = 512,
+) -> np.ndarray:
+    """1 - the k-th largest similarity of each row (of `rows`, among `cols`), a block of rows
+    at a time: no second N x N matrix beside the first."""
+    rows = np.arange(len(similarity)) if rows is None else rows
+    out = np.empty(len(rows), np.float64)
+    for start in range(0, len(rows), chunk):
+        block = similarity[rows[start : start + chunk]]
+        if cols is not None:
+            block = block[:, cols]
+        kk = min(k, block.shape[1])
+        out[start : start + chunk] = 1.0 - np.partition(block, -kk, axis=1)[:, -kk]
+    return out
 
 
 @dataclass
@@ -193,8 +207,9 @@ def _held_out(similarity: np.ndarray, y: np.ndarray, labels: list[str]) -> dict[
         held, kept = y == c, y != c
         if held.sum() < 1 or kept.sum() < K + 1:
             continue
-        known = _kth_distance(similarity[np.ix_(kept, kept)], K)
-        unknown = _kth_distance(similarity[np.ix_(held, kept)], K)
+        kept_rows = np.flatnonzero(kept)
+        known = _kth_distance(similarity, K, rows=kept_rows, cols=kept_rows)
+        unknown = _kth_distance(similarity, K, rows=np.flatnonzero(held), cols=kept_rows)
         threshold = _conformal_quantile(known, KEEP)
         auroc = _auroc(known, unknown)
         share = float((unknown > threshold).mean())
