@@ -152,17 +152,21 @@ def test_it_flags_a_mislabelled_image_among_the_doubts(dirs, tmp_path):
     assert result.metrics["doubts_info"]["method"] == "confident_learning"
 
 
-def test_it_still_trains_when_the_label_check_fails(dataset, dirs, monkeypatch):
+def test_it_still_trains_when_the_label_check_or_the_detector_fails(dataset, dirs, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no scikit-learn here")
 
     import sys
 
     monkeypatch.setattr(sys.modules["training.ml.train"], "find_doubts", broken)
+    monkeypatch.setattr(sys.modules["training.ml.train"], "fit_unknown_detector", broken)
     result = run(dataset, dirs)
     assert os.path.isfile(result.model_path)
     assert result.metrics["doubts"] == []
     assert result.metrics["doubts_info"]["error"] == "no scikit-learn here"
+    # Nor without the unknown-detector: its predictions then say unknown: null.
+    assert result.unknown_path is None
+    assert result.metrics["unknown"]["error"] == "no scikit-learn here"
 
 
 def test_it_resumes_finetuning_from_the_last_completed_epoch(dataset, dirs, tmp_path):

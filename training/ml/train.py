@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
 import hashlib
 import json
@@ -327,11 +328,13 @@ def train(
     temperature, metrics["calibration"] = fit_temperature(val_probs, y[val_idx])
     metrics["calibration"]["temperature"] = temperature
     if unknown_fit is not None:
-        detector, metrics["unknown"] = unknown_fit.result()
+        detector, metrics["unknown"] = _unknown_result(unknown_fit.result)
     else:  # fine-tuning changed the backbone: the features come from the model
         clock.emit({"phase": "evaluating", "event": "features"})
         seen = _model_features(bb, tta, samples, params.batch_size)
-        detector, metrics["unknown"] = fit_unknown_detector(seen, y, labels, seed=params.seed)
+        detector, metrics["unknown"] = _unknown_result(
+            functools.partial(fit_unknown_detector, seen, y, labels, seed=params.seed)
+        )
     if detector is not None:
         detector.temperature = temperature
     clock.lap("evaluating")
@@ -511,6 +514,14 @@ def _model_features(bb: _Backbone, tta: bool, samples: list[Sample], batch_size:
     ds = make_image_dataset([s.path for s in samples], np.zeros(len(samples), np.int64), size,
                             batch_size, False, 0)  # fmt: skip
     return np.asarray(features.predict(ds, verbose=0))
+
+
+def _unknown_result(fit: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+    try:
+        return fit()
+    except Exception as exc:  # noqa: BLE001 - the model is good without it: predictions say null
+        log.warning("the unknown-detector could not be fitted", exc_info=True)
+        return None, {"method": "knn_cosine", "error": (str(exc) or type(exc).__name__)[:300]}
 
 
 def _label_check_result(label_check: Any) -> tuple[list[Any], dict[str, Any]]:
