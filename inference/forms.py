@@ -54,9 +54,7 @@ class ReviewForm(forms.Form):
 
 
 class UnknownThresholdForm(forms.Form):
-    reject_percent = forms.IntegerField(
-        min_value=0,
-        max_value=50,
+    reject_percent = forms.IntegerField(  # the range is the service's to check, once
         required=False,
         label="Own images called “not sure”",
         help_text="In percent; empty: the default (keeps at least 95 % of new own images).",

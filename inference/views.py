@@ -115,7 +115,7 @@ def version_unknown(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = _version(project, number)
     form = UnknownThresholdForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a share between 0 and 50 %.")
+        messages.error(request, "Choose a whole number of percent.")
         return redirect(version)
     percent = form.cleaned_data["reject_percent"]
     share = None if percent is None or "reset" in request.POST else percent / 100

@@ -110,6 +110,8 @@ def test_it_refuses_a_bad_share_and_other_users(owner_client, other_client, make
     version = make_version(ai, unknown=True)
     response = owner_client.post(unknown_url(ai, 1), {"reject_percent": "90"}, follow=True)
     assert "between 0 and 50" in response.content.decode()
+    response = owner_client.post(unknown_url(ai, 1), {"reject_percent": "lots"}, follow=True)
+    assert "Choose a whole number of percent." in response.content.decode()
     assert other_client.post(unknown_url(ai, 1), {"reject_percent": "10"}).status_code == 404
     version.refresh_from_db()
     assert version.unknown_threshold is None
