@@ -1,6 +1,6 @@
 import os
 
-from django.core.asgi import get_asgi_application
+from aimaker.handlers import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aimaker.settings")
 # Set up Django (apps, models) before importing consumers.
