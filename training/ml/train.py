@@ -261,14 +261,14 @@ def train(
     feats = _extract(bb, samples, cache_dir, with_flip=params.augmentation, clock=clock)
     clock.lap("extracting")
     clock.stop_point("training")
-    # The label check needs only the features: it runs on the other core while the head
-    # trains (both release the GIL in their numeric kernels), hiding most of its seconds.
-    label_check_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aimaker-doubts")
+    # The label check needs only the features: it runs beside the head training (both release
+    # the GIL in their numeric kernels), hiding most of its seconds. So does the
+    # unknown-detector, on a thread of its own: in series the two outlasted the head.
+    label_check_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aimaker-doubts")
     label_check = label_check_pool.submit(find_doubts, feats.orig, y, k, params.seed)
-    # So does the unknown-detector, when the served features are the frozen ones.
     tta = feats.flip is not None
     unknown_fit = None
-    if params.mode == "quick":
+    if params.mode == "quick":  # the served features are the frozen ones
         seen = (feats.orig + feats.flip) / 2 if tta else feats.orig
         unknown_fit = label_check_pool.submit(
             fit_unknown_detector, seen, y, labels, seed=params.seed
