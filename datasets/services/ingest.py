@@ -201,18 +201,26 @@ def image_store(
     try:
         # The row and its files commit together: the unique (project, sha256) constraint makes a
         # concurrent duplicate fail here, before it writes anything.
+        # The names are known before the files exist (content-addressed): one INSERT, and an
+        # UPDATE only when the storage had to pick another name.
+        files = {
+            "original": (processed.original, processed.extension.lstrip(".")),
+            "normalized": (processed.normalized, "jpg"),
+            "thumbnail": (processed.thumbnail, "jpg"),
+        }
+        for kind, (_, ext) in files.items():
+            setattr(image, kind, image.path_for(kind, ext))
         with transaction.atomic():
             image.save()
-            ext = processed.extension.lstrip(".")
-            for kind, data, kext in (
-                ("original", processed.original, ext),
-                ("normalized", processed.normalized, "jpg"),
-                ("thumbnail", processed.thumbnail, "jpg"),
-            ):
-                stored = _store_file(image, kind, kext, data)
+            renamed = []
+            for kind, (data, ext) in files.items():
+                stored = _store_file(image, kind, ext, data)
                 written.append(stored)
-                setattr(image, kind, stored)
-            image.save(update_fields=["original", "normalized", "thumbnail"])
+                if stored != getattr(image, kind).name:
+                    setattr(image, kind, stored)
+                    renamed.append(kind)
+            if renamed:
+                image.save(update_fields=renamed)
     except IntegrityError:
         storage_files_delete(written)
         existing = (

@@ -1,6 +1,9 @@
 """datasets.services.image_ingest: the one path every image takes into a project."""
 
+import hashlib
+
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
@@ -29,6 +32,20 @@ def test_it_adds_an_image_with_its_three_files(project):
     for f in (image.original, image.normalized, image.thumbnail):
         assert default_storage.exists(f.name)
     assert image.original.name == image.path_for("original", "png")
+
+
+def test_it_keeps_a_leftover_file_and_stores_the_image_beside_it(project):
+    # A file left at the image's content-addressed name (say, by an interrupted delete) is
+    # not overwritten: the storage picks another name and the row points to it.
+    data = image_bytes(2, "PNG")
+    probe = Image(project=project, sha256=hashlib.sha256(data).hexdigest())
+    leftover = default_storage.save(probe.path_for("thumbnail", "jpg"), ContentFile(b"old"))
+    image = _ingest(project, project.labels.get(name="cat"), data).image
+    image.refresh_from_db()
+    assert image.thumbnail.name != leftover and default_storage.exists(image.thumbnail.name)
+    assert image.thumbnail.read()[:3] == b"\xff\xd8\xff"  # the new JPEG, not the leftover
+    assert image.original.name == image.path_for("original", "png")
+    assert default_storage.open(leftover).read() == b"old"
 
 
 def test_it_skips_an_exact_duplicate_and_says_where_it_is(project):
