@@ -444,11 +444,7 @@ AIMAKER_SERVING_CACHE_SIZE = env_int("AIMAKER_SERVING_CACHE_SIZE", 4)  # models 
 # versions: converted once on first load, ~7 s; falls back to Keras where conversion fails):
 # faster per request on CPU, see docs/benchmarks.md. keras: the Keras model itself.
 AIMAKER_SERVING_RUNTIME = os.environ.get("AIMAKER_SERVING_RUNTIME", "onnx")
-# Model threads per web process: the web processes share the cores. Two processes of two
-# threads each on 2 cores served 39 predictions/s to 4 clients, of one thread each 54/s.
-AIMAKER_SERVING_THREADS = env_int(
-    "AIMAKER_SERVING_THREADS", max(1, (os.cpu_count() or 1) // AIMAKER_WEB_PROCESSES)
-)
+AIMAKER_SERVING_THREADS = env_int("AIMAKER_SERVING_THREADS", 0)  # 0: the runtime decides
 AIMAKER_SERVING_WARM_ON_DEFAULT = env_bool("AIMAKER_SERVING_WARM_ON_DEFAULT", True)
 # The ASGI server loads the default models in a background thread as it starts (not in tests:
 # they import the ASGI app without wanting a thread on their database).

@@ -237,7 +237,6 @@ def main(argv: list[str] | None = None) -> dict:
         )
         log = open(settings.DATA_DIR / "bench-daphne.log", "ab")  # noqa: SIM115
         processes = args.processes or settings.AIMAKER_WEB_PROCESSES
-        env["AIMAKER_WEB_PROCESSES"] = str(processes)  # as runall tells its daphnes
         listening, commands = daphne_commands(host="127.0.0.1", port=port, processes=processes)
         shared = (listening.fileno(),) if listening else ()
         procs = [

@@ -167,11 +167,3 @@ def test_the_web_app_and_worker_parent_do_not_import_tensorflow_at_start_up():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR
     )
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
-
-
-def test_it_gives_each_web_process_its_share_of_the_cores_for_the_model(tmp_path):
-    cores = os.cpu_count() or 1
-    got = _settings(tmp_path, ["AIMAKER_SERVING_THREADS"], AIMAKER_WEB_PROCESSES="1")
-    assert got["AIMAKER_SERVING_THREADS"] == cores  # one process: every core
-    many = _settings(tmp_path, ["AIMAKER_SERVING_THREADS"], AIMAKER_WEB_PROCESSES=str(cores * 2))
-    assert many["AIMAKER_SERVING_THREADS"] == 1  # more processes than cores: one each

@@ -163,3 +163,12 @@ def test_the_server_warms_the_default_models_as_it_starts(published, monkeypatch
     monkeypatch.setattr(serving, "cache", cache)
     serving.warm_defaults_in_background().join(timeout=60)
     assert [k[0] for k in cache.keys()] == [published.pk]
+
+
+def test_it_lets_idle_model_threads_sleep_so_web_processes_share_the_cores(settings):
+    import onnxruntime as ort
+
+    settings.AIMAKER_SERVING_THREADS = 2
+    options = serving._session_options(ort)
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -67,9 +67,8 @@ class Command(BaseCommand):
                 listening, daphnes = daphne_commands(host=host, port=port, processes=web_processes)
             except (ValueError, OSError) as exc:
                 raise CommandError(f"Cannot serve on {host}:{port}: {exc}") from exc
-            web_env = {**env, "AIMAKER_WEB_PROCESSES": str(len(daphnes))}  # sizes their threads
             for i, daphne in enumerate(daphnes):
-                commands.append((f"web-{i + 1}" if len(daphnes) > 1 else "web", daphne, web_env))
+                commands.append((f"web-{i + 1}" if len(daphnes) > 1 else "web", daphne, env))
         if "workers" in parts:
             commands += [
                 ("worker-default", [*manage, "rqworker", "default", "collect", *worker_flags], env),
