@@ -199,8 +199,6 @@ def image_store(
     )
     written: list[str] = []
     try:
-        # The row and its files commit together: the unique (project, sha256) constraint makes a
-        # concurrent duplicate fail here, before it writes anything.
         # The names are known before the files exist (content-addressed): one INSERT, and an
         # UPDATE only when the storage had to pick another name.
         files = {
@@ -210,6 +208,8 @@ def image_store(
         }
         for kind, (_, ext) in files.items():
             setattr(image, kind, image.path_for(kind, ext))
+        # The row and its files commit together: the unique (project, sha256) constraint makes a
+        # concurrent duplicate fail here, before it writes anything.
         with transaction.atomic():
             image.save()
             renamed = []
