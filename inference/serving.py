@@ -138,7 +138,7 @@ def _session_options(ort: Any) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.AIMAKER_SERVING_THREADS
     # Idle threads sleep instead of spinning: the web processes share the cores. 2 processes
-    # on 2 cores, 4 clients: 39 -> 56 predictions/s, and explanations 313 -> 255 ms.
+    # on 2 cores, 4 clients: 39 -> 56 predictions/s, explanations 326 -> 255-290 ms.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 

@@ -159,7 +159,8 @@ def _epochs_data(
     train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
     train = train.shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True).batch(batch)
     val = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(batch)
-    return (train.prefetch(2),), {"validation_data": val}
+    # shuffle=False: the pipeline reshuffles itself (fit's default would warn every run).
+    return (train.prefetch(2),), {"validation_data": val, "shuffle": False}
 
 
 def fit_head(
