@@ -279,11 +279,14 @@ def rerun_detail(request: HttpRequest, pk: int, rerun_pk: int) -> HttpResponse:
 def prediction_image(request: HttpRequest, pk: int, prediction_pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)
     prediction = get_object_or_404(Prediction, pk=prediction_pk, project=project)
-    field = prediction.thumbnail if request.GET.get("thumb") else prediction.image
-    if not field.name:
+    if not prediction.image.name:
         raise Http404("This visitor's image was not kept.")
     try:
-        handle = default_storage.open(field.name, "rb")
+        thumb = request.GET.get("thumb")
+        name = (
+            services.prediction_thumbnail(prediction=prediction) if thumb else prediction.image.name
+        )
+        handle = default_storage.open(name, "rb")
     except (FileNotFoundError, OSError):
         raise Http404("The image is gone.") from None
     response = FileResponse(handle, content_type="image/jpeg")

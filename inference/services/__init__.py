@@ -23,6 +23,7 @@ from inference.services.predictions import (
     prediction_admit,
     prediction_create,
     prediction_keeps_image,
+    prediction_thumbnail,
     predictions_prune,
     probabilities_ranked,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "image_read_upload",
     "PredictionOutcome",
     "prediction_keeps_image",
+    "prediction_thumbnail",
     "prediction_create",
     "prediction_admit",
     "PRUNE_EVERY",

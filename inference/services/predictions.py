@@ -21,7 +21,7 @@ from PIL import Image as PILImage
 
 from aimaker.metrics import PREDICTION_SECONDS
 from aimaker.ratelimit import client_ip, rate_limit_hit
-from datasets.imaging import ImageRejected, process_image
+from datasets.imaging import ImageRejected, process_image, thumbnail_jpeg
 from datasets.services import image_limits
 from inference import serving
 from inference.models import (
@@ -124,11 +124,11 @@ def prediction_create(
     explanation = prediction_explain(model=model, x=x, probs=probs) if explain else None
     prediction = None
     if keep:
-        image_name = thumb_name = ""  # a visitor's image the owner chose not to keep
+        image_name = ""  # a visitor's image the owner chose not to keep
         if prediction_keeps_image(project=project, user=user):
             stem = f"projects/{project.pk}/predictions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
             image_name = default_storage.save(f"{stem}.jpg", ContentFile(processed.normalized))
-            thumb_name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(processed.thumbnail))
+        # No thumbnail on the hot path: prediction_thumbnail makes it when a page first shows it.
         prediction = Prediction.objects.create(
             project=project,
             version=version,
@@ -136,7 +136,6 @@ def prediction_create(
             user=user if user is not None and user.is_authenticated else None,
             source=source,
             image=image_name,
-            thumbnail=thumb_name,
             sha256=processed.sha256,
             original_name=(original_name or "")[:255],
             labels=model.labels,
@@ -158,6 +157,24 @@ def prediction_create(
         unknown=unknown,
         unknown_score=unknown_score,
     )
+
+
+def prediction_thumbnail(*, prediction: Prediction) -> str:
+    """The storage name of the prediction's thumbnail, made from its image the first time
+    ("" when the image was not kept). Raises OSError when the image is gone."""
+    if prediction.thumbnail.name or not prediction.image.name:
+        return prediction.thumbnail.name
+    with default_storage.open(prediction.image.name, "rb") as f:
+        data = thumbnail_jpeg(f.read())
+    stem = prediction.image.name.rsplit(".", 1)[0]
+    name = default_storage.save(f"{stem}_thumb.jpg", ContentFile(data))
+    # Two first views at once: one row update wins; the other's file goes.
+    if Prediction.objects.filter(pk=prediction.pk, thumbnail="").update(thumbnail=name):
+        prediction.thumbnail.name = name
+    else:
+        default_storage.delete(name)
+        prediction.refresh_from_db(fields=["thumbnail"])
+    return prediction.thumbnail.name
 
 
 def prediction_judge(
@@ -216,7 +233,7 @@ def prediction_admit(*, request: Any, project: Project, version: ModelVersion | 
             )
 
 
-_last_prune = 0.0
+_last_prune = float("-inf")  # the first tick prunes, even just after boot (monotonic ~0)
 PRUNE_EVERY = 600.0  # seconds: counting every AI's predictions is not for every monitor tick
 
 

@@ -1,7 +1,12 @@
 """Prediction history, re-running it with another version (a job), and the changes."""
 
+import io
+import os
+
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
+from PIL import Image as PILImage
 
 from inference import jobs, services
 from inference.models import Prediction, Rerun
@@ -44,6 +49,30 @@ def test_it_serves_the_stored_images_to_the_owner_only(owner_client, other_clien
     response = owner_client.get(url + "?thumb=1")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert other_client.get(url).status_code == 404
+
+
+def test_it_makes_the_thumbnail_when_a_page_first_shows_it(owner_client, published, ai):
+    p = predict(ai, "red").prediction
+    assert p.image.name and not p.thumbnail.name  # nothing but the image on the hot path
+    url = reverse("inference:image", args=[ai.pk, p.pk]) + "?thumb=1"
+    first = owner_client.get(url)
+    assert first.status_code == 200 and first["Content-Type"] == "image/jpeg"
+    assert PILImage.open(io.BytesIO(b"".join(first.streaming_content))).size == (160, 160)
+    p.refresh_from_db()
+    assert p.thumbnail.name and default_storage.exists(p.thumbnail.name)
+    owner_client.get(url)  # the second view serves the same file
+    folder = os.path.dirname(p.image.name)
+    assert Prediction.objects.get(pk=p.pk).thumbnail.name == p.thumbnail.name
+    assert len(default_storage.listdir(folder)[1]) == 2  # the image and one thumbnail
+
+
+def test_it_says_when_a_visitors_image_was_not_kept(owner_client, published, ai):
+    ai.keep_visitor_images = False
+    ai.save()
+    p = predict(ai, "red").prediction
+    url = reverse("inference:image", args=[ai.pk, p.pk])
+    assert owner_client.get(url + "?thumb=1").status_code == 404
+    assert not Prediction.objects.get(pk=p.pk).thumbnail.name
 
 
 def test_it_is_owner_only_even_on_public_projects(other_client, client, public_published,

@@ -21,7 +21,7 @@ def test_it_keeps_the_newest_predictions_of_each_ai(
         services.prediction_create(project=ai, data=colour_jpeg(c, seed=i), user=owner).prediction
         for i, c in enumerate(("red", "green", "blue", "red"))
     ]
-    old_files = [made[0].image.name, made[1].thumbnail.name]
+    old_files = [made[0].image.name, services.prediction_thumbnail(prediction=made[1])]
     assert all(default_storage.exists(name) for name in old_files)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.predictions_prune(force=True) == 2
@@ -33,7 +33,7 @@ def test_the_monitor_prunes_at_most_every_few_minutes(published, ai, owner, sett
     settings.AIMAKER_PREDICTIONS_KEPT = 1
     for colour in ("red", "green"):
         services.prediction_create(project=ai, data=colour_jpeg(colour), user=owner)
-    monkeypatch.setattr(predictions, "_last_prune", 0.0)
+    monkeypatch.setattr(predictions, "_last_prune", float("-inf"))  # as when a process starts
     monitor_once()  # the first tick prunes...
     assert Prediction.objects.count() == 1
     services.prediction_create(project=ai, data=colour_jpeg("blue"), user=owner)
