@@ -64,7 +64,7 @@ class ProcessedImage:
     width: int  # of the original, after EXIF orientation
     height: int
     normalized: bytes  # RGB JPEG, shorter side == normalized_short_side (small images upscaled)
-    thumbnail: bytes  # RGB JPEG, thumbnail_size x thumbnail_size centre crop
+    thumbnail: bytes  # RGB JPEG, thumbnail_size square centre crop (b"" for predictions)
     original: bytes  # re-encoded original: no metadata, no trailing data, EXIF orientation applied
 
     @property

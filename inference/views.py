@@ -282,10 +282,9 @@ def prediction_image(request: HttpRequest, pk: int, prediction_pk: int) -> HttpR
     if not prediction.image.name:
         raise Http404("This visitor's image was not kept.")
     try:
-        thumb = request.GET.get("thumb")
-        name = (
-            services.prediction_thumbnail(prediction=prediction) if thumb else prediction.image.name
-        )
+        name = prediction.image.name
+        if request.GET.get("thumb"):
+            name = services.prediction_thumbnail(prediction=prediction)  # made on first view
         handle = default_storage.open(name, "rb")
     except (FileNotFoundError, OSError):
         raise Http404("The image is gone.") from None
